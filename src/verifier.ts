@@ -1,0 +1,293 @@
+/**
+ * The framework-free verifier: composes key resolution (discovery + JWKS cache, or a shared
+ * secret), jose's signature and claim checks, the package's own policy checks (required
+ * `exp`, RFC 9068 profile, M2M detection, allowed clients, organizations) and the
+ * verified-token cache. Built once from options; knows nothing of Express.
+ *
+ * @module
+ */
+import {
+  decodeProtectedHeader,
+  jwtVerify,
+  type JWTHeaderParameters,
+  type JWTPayload,
+  type JWTVerifyOptions,
+  type ProtectedHeaderParameters,
+} from 'jose';
+import { MAX_TOKEN_LENGTH } from './bearer.js';
+import { isClientCredentialsToken, matchesOrganization, readClientId, readOrganization, readScopes } from './claims.js';
+import {
+  InsufficientScopeError,
+  InvalidRequestError,
+  InvalidTokenError,
+  ServiceUnavailableError,
+  isM2MError,
+  type M2MError,
+} from './errors.js';
+import { describeVerificationError } from './jose-errors.js';
+import { discover, type IssuerMetadata } from './keys/discovery.js';
+import { emit } from './keys/events.js';
+import { JwksCache, KeySetUnavailableError, type VerificationKey } from './keys/jwks-cache.js';
+import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
+import { TokenCache } from './token-cache.js';
+
+/** The verified caller, set as `req.auth` by `requireM2M`. */
+export interface M2MAuth {
+  /** The raw access token. */
+  readonly token: string;
+  /** The token's protected header. */
+  readonly header: Readonly<JWTHeaderParameters>;
+  /** All claims. */
+  readonly payload: Readonly<JWTPayload>;
+  /** The calling application: `client_id ?? azp ?? cid ?? appid ?? sub` (Auth0 `"<id>@clients"` → `"<id>"`). */
+  readonly clientId: string;
+  /** Union of `scope`, `scp` and `permissions`. */
+  readonly scopes: readonly string[];
+  /** `org_id ?? org_name`, when present. */
+  readonly organization?: string;
+}
+
+/** A verifier built once from options, shared by every request. */
+export interface TokenVerifier {
+  /**
+   * Verifies an access token.
+   *
+   * @throws {@link InvalidTokenError} (401) when the token is not acceptable,
+   *   {@link InsufficientScopeError} (403) when an `allowedClients` or `organization` policy refuses it,
+   *   {@link InvalidRequestError} (400) for an oversized token,
+   *   {@link ServiceUnavailableError} (503) while no signing key set could be obtained.
+   */
+  verify(token: string): Promise<M2MAuth>;
+  /** Runs discovery and the first JWKS fetch; rejects with a message saying what failed. */
+  ready(): Promise<void>;
+  /** The `realm` used in this verifier's errors. */
+  readonly realm: string;
+}
+
+const RFC9068_REQUIRED = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'];
+
+interface CachedAuth {
+  auth: M2MAuth;
+  payload: JWTPayload;
+}
+
+/**
+ * Builds a verifier. Options fall back to `ISSUER_BASE_URL`, `ISSUER`, `JWKS_URI`,
+ * `AUDIENCE` and `SECRET`.
+ *
+ * @throws TypeError at once when no issuer/JWKS source or no audience is configured, or an option is invalid.
+ */
+export function createVerifier(options: VerifierOptions = {}): TokenVerifier {
+  return new Verifier(resolveOptions(options));
+}
+
+class Verifier implements TokenVerifier {
+  readonly realm: string;
+  private readonly options: ResolvedOptions;
+  private readonly jwtOptions: JWTVerifyOptions;
+  private readonly cache: TokenCache<CachedAuth>;
+  private readonly keys: JwksCache | undefined;
+  private metadata: IssuerMetadata | undefined;
+
+  constructor(options: ResolvedOptions) {
+    this.options = options;
+    this.realm = options.realm;
+    this.cache = new TokenCache(options.cacheMax);
+    this.jwtOptions = {
+      algorithms: [...options.algorithms],
+      audience: [...options.audience],
+      clockTolerance: options.clockTolerance,
+      requiredClaims: options.strict ? RFC9068_REQUIRED : ['exp'],
+      ...(options.maxTokenAge !== undefined && { maxTokenAge: options.maxTokenAge }),
+      ...(options.strict && { typ: 'at+jwt' }),
+    };
+    this.keys = options.secret === undefined ? new JwksCache(() => this.locateKeySet(), options.jwks) : undefined;
+  }
+
+  async ready(): Promise<void> {
+    if (this.keys === undefined) return;
+    try {
+      await this.keys.ready();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : 'unknown error';
+      throw new Error(`express-m2m: cannot obtain the signing keys: ${reason}`, { cause: error });
+    }
+  }
+
+  async verify(token: string): Promise<M2MAuth> {
+    if (typeof token !== 'string' || token === '') throw this.invalid('missing token');
+    if (token.length > MAX_TOKEN_LENGTH) throw new InvalidRequestError('token too large', { realm: this.realm });
+    const now = Date.now();
+    const cached = this.cache.get(token, now);
+    if (cached !== undefined) {
+      this.checkLifetime(cached.payload, now);
+      return cached.auth;
+    }
+    const header = this.readHeader(token);
+    const key = await this.resolveKey(header);
+    const issuer = this.expectedIssuer();
+    let payload: JWTPayload;
+    let protectedHeader: JWTHeaderParameters;
+    try {
+      ({ payload, protectedHeader } = await jwtVerify(token, key, { ...this.jwtOptions, issuer }));
+    } catch (error) {
+      throw this.invalid(describeVerificationError(error), error);
+    }
+    const auth = this.authorize(token, protectedHeader, payload, now);
+    this.cache.set(token, { auth, payload }, this.cacheDeadline(payload, now));
+    return auth;
+  }
+
+  private readHeader(token: string): ProtectedHeaderParameters {
+    let header: ProtectedHeaderParameters;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch (error) {
+      throw this.invalid('malformed token', error);
+    }
+    // Refuse before any key lookup, so junk never triggers a JWKS fetch.
+    if (typeof header.alg !== 'string' || !(this.options.algorithms as readonly string[]).includes(header.alg)) {
+      throw this.invalid('algorithm not allowed');
+    }
+    return header;
+  }
+
+  private async resolveKey(header: ProtectedHeaderParameters): Promise<VerificationKey | Uint8Array> {
+    if (this.keys === undefined) return this.options.secret as Uint8Array;
+    try {
+      return await this.keys.getKey(header as Parameters<JwksCache['getKey']>[0]);
+    } catch (error) {
+      if (error instanceof KeySetUnavailableError) {
+        throw new ServiceUnavailableError('signing keys are temporarily unavailable', {
+          realm: this.realm,
+          retryAfter: this.options.jwks.cooldown,
+          cause: error,
+        });
+      }
+      throw this.invalid(describeVerificationError(error), error);
+    }
+  }
+
+  private expectedIssuer(): string {
+    // With a JWKS, getKey() has completed discovery by now when `issuer` was not configured;
+    // should that ever not hold, fail closed rather than skip the issuer check.
+    const issuer = this.options.issuer ?? this.metadata?.issuer;
+    if (issuer === undefined) throw this.invalid('issuer unknown');
+    return issuer;
+  }
+
+  /** The package's checks beyond jose's: required types, RFC 9068, M2M, client and organization policies. */
+  private authorize(token: string, header: JWTHeaderParameters, payload: JWTPayload, now: number): M2MAuth {
+    const { options } = this;
+    if (typeof payload.exp !== 'number') throw this.invalid('missing exp claim');
+    if (typeof payload.iat === 'number' && payload.iat > now / 1000 + options.clockTolerance) {
+      throw this.invalid('token issued in the future');
+    }
+    if (options.strict) {
+      for (const claim of ['sub', 'client_id', 'jti'] as const) {
+        if (typeof payload[claim] !== 'string' || payload[claim] === '') throw this.invalid(`invalid ${claim} claim`);
+      }
+    }
+    if (options.m2mOnly && !this.isM2M(payload)) {
+      throw this.invalid('token was not issued to a client (client-credentials grant)');
+    }
+    const clientId = readClientId(payload);
+    if (clientId === undefined) throw this.invalid('token does not identify its client');
+    if (options.allowedClients !== undefined && !options.allowedClients.includes(clientId)) {
+      throw new InsufficientScopeError('client not allowed', { realm: this.realm });
+    }
+    if (options.organizations !== undefined && !matchesOrganization(payload, options.organizations)) {
+      throw new InsufficientScopeError('organization not allowed', { realm: this.realm });
+    }
+    const organization = readOrganization(payload);
+    // Cached results are shared between requests: freeze them so no handler can alter another's view.
+    return issue({
+      token,
+      header,
+      payload,
+      clientId,
+      scopes: readScopes(payload),
+      ...(organization !== undefined && { organization }),
+    });
+  }
+
+  private isM2M(payload: JWTPayload): boolean {
+    const custom = this.options.isM2M;
+    if (custom === undefined) return isClientCredentialsToken(payload);
+    try {
+      return custom(payload) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Re-checks the time-dependent claims of a cached token, with jose's semantics. */
+  private checkLifetime(payload: JWTPayload, now: number): void {
+    const seconds = Math.floor(now / 1000);
+    const tolerance = this.options.clockTolerance;
+    if ((payload.exp as number) <= seconds - tolerance) throw this.invalid('token expired');
+    if (typeof payload.nbf === 'number' && payload.nbf > seconds + tolerance) throw this.invalid('token not yet valid');
+    const { maxTokenAge } = this.options;
+    if (maxTokenAge !== undefined && seconds - (payload.iat as number) - tolerance > maxTokenAge) {
+      throw this.invalid('token too old');
+    }
+  }
+
+  /** A cached result lives no longer than the token (with leeway) nor than the key set it was checked against. */
+  private cacheDeadline(payload: JWTPayload, now: number): number {
+    let deadline = ((payload.exp as number) + this.options.clockTolerance) * 1000;
+    const fetchedAt = this.keys?.fetchedAt;
+    if (fetchedAt !== undefined) deadline = Math.min(deadline, fetchedAt + this.options.jwks.cacheMaxAge * 1000);
+    return Math.max(deadline, now);
+  }
+
+  private invalid(description: string, cause?: unknown): M2MError {
+    if (isM2MError(cause)) return cause;
+    return new InvalidTokenError(description, { realm: this.realm, cause });
+  }
+
+  /** Resolves the JWKS URL, running discovery once when the issuer or JWKS location must come from it. */
+  private async locateKeySet(): Promise<string> {
+    const { issuerBaseURL, issuer, jwksUri, jwks } = this.options;
+    if (jwksUri !== undefined && issuer !== undefined) return jwksUri;
+    if (this.metadata === undefined) {
+      const base = issuerBaseURL as string;
+      try {
+        const { url, ...metadata } = await discover(base, jwks);
+        this.metadata = metadata;
+        emit(jwks.onEvent, { type: 'fetched', resource: 'discovery', url });
+      } catch (error) {
+        emit(jwks.onEvent, {
+          type: 'fetch_failed',
+          resource: 'discovery',
+          url: base,
+          error: error as Error,
+          servingStale: false,
+        });
+        throw error;
+      }
+    }
+    return jwksUri ?? this.metadata.jwks_uri;
+  }
+}
+
+const issued = new WeakSet<object>();
+
+/** Marks a result as produced by a verifier, so guards can tell it from a `req.auth` set by anything else. */
+function issue(auth: M2MAuth): M2MAuth {
+  issued.add(deepFreeze(auth));
+  return auth;
+}
+
+/** True when `auth` was produced by a verifier of this package. */
+export function isVerifiedAuth(auth: unknown): auth is M2MAuth {
+  return typeof auth === 'object' && auth !== null && issued.has(auth);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
