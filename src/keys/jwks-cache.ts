@@ -78,7 +78,7 @@ export class JwksCache {
       if (!this.mayFetch()) throw this.unavailable();
       await this.refresh();
       if (this.current === undefined) throw this.unavailable();
-    } else if (this.now() - this.current.fetchedAt >= this.settings.cacheMaxAge * 1000 && this.mayFetch()) {
+    } else if (this.now() - this.current.fetchedAt >= this.settings.cacheMaxAge * 1000 && this.mayFetch(this.settings.cacheMaxAge)) {
       await this.refresh();
     }
     const keySet = this.current as LoadedKeySet;
@@ -93,9 +93,14 @@ export class JwksCache {
     return (this.current as LoadedKeySet).select(header, token as FlattenedJWSInput);
   }
 
-  /** A fetch may start when the cooldown since the last attempt is over; one already running can always be joined. */
-  private mayFetch(): boolean {
-    return this.inflight !== undefined || this.now() - this.lastAttemptAt >= this.settings.cooldown * 1000;
+  /**
+   * A fetch may start when the cooldown since the last attempt is over; one already running
+   * can always be joined. A scheduled refresh (`maxWait` = cacheMaxAge) is not held back by a
+   * cooldown longer than the cache age, but retries after a failed one are.
+   */
+  private mayFetch(maxWait = Number.POSITIVE_INFINITY): boolean {
+    const wait = Math.min(this.settings.cooldown, maxWait) * 1000;
+    return this.inflight !== undefined || this.now() - this.lastAttemptAt >= wait;
   }
 
   private unavailable(): KeySetUnavailableError {

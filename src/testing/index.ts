@@ -1,0 +1,20 @@
+/**
+ * `express-m2m/testing`: an in-process OAuth 2.0 authorization server for tests.
+ *
+ * @packageDocumentation
+ */
+export { createTestIssuer, DEFAULT_AUDIENCE } from './issuer.js';
+export { DEFAULT_CLIENT_ID } from './mint.js';
+export type {
+  AsymmetricAlgorithm,
+  MintAlgorithm,
+  MintClaims,
+  MintOptions,
+  PublicJwks,
+  RequestCounts,
+  SymmetricAlgorithm,
+  TestClient,
+  TestIssuer,
+  TestIssuerOptions,
+  TokenProfile,
+} from './types.js';
