@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import type { JWTPayload } from 'jose';
 import {
   isClientCredentialsToken,
   matchesOrganization,
@@ -80,7 +81,7 @@ describe('isClientCredentialsToken (M2M detection)', () => {
     ['empty ids', { sub: '', azp: '' }],
     ['non-string sub', { sub: 5, client_id: 5 }],
   ])('refuses %s', (_name, payload) => {
-    expect(isClientCredentialsToken(payload)).toBe(false);
+    expect(isClientCredentialsToken(payload as JWTPayload)).toBe(false);
   });
 });
 

@@ -279,8 +279,7 @@ describe('createVerifier: discovery', () => {
   });
 
   it('falls back to RFC 8414 metadata, inserting the well-known segment before the path', async () => {
-    let stub: StubServer | undefined;
-    stub = await startServer((req, res) => {
+    const stub: StubServer = await startServer((req, res) => {
       if (req.url === '/.well-known/oauth-authorization-server/tenant') {
         json(res, { issuer: issuer.issuer, jwks_uri: issuer.jwksUri });
       } else json(res, { error: 'not found' }, 404);
