@@ -387,6 +387,20 @@ describe('createVerifier: key set lifecycle', () => {
     }
   });
 
+  it('checks a token without kid against the single key fitting its alg, refusing when several fit', async () => {
+    const fresh = await createTestIssuer();
+    try {
+      await fresh.mint({}, { alg: 'ES256' });
+      const verifier = createVerifier({ issuerBaseURL: fresh.issuerBaseURL, audience: AUDIENCE, jwks: { cooldown: 0 } });
+      await expect(verifier.verify(await fresh.mint({}, { kid: null }))).resolves.toBeDefined();
+      await fresh.rotateKeys('RS256');
+      const refreshed = createVerifier({ issuerBaseURL: fresh.issuerBaseURL, audience: AUDIENCE });
+      await expectRejection(refreshed.verify(await fresh.mint({}, { kid: null })), 401, 'several signing keys match the token');
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('refuses a response larger than jwks.maxBytes', async () => {
     const stub = await startServer((_req, res) => json(res, { keys: [], padding: 'x'.repeat(5000) }));
     try {
