@@ -6,14 +6,8 @@
  *
  * @module
  */
-import {
-  decodeProtectedHeader,
-  jwtVerify,
-  type JWTHeaderParameters,
-  type JWTPayload,
-  type JWTVerifyOptions,
-  type ProtectedHeaderParameters,
-} from 'jose';
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import type { JWTHeaderParameters, JWTPayload } from 'jose';
 import { MAX_TOKEN_LENGTH } from './bearer.js';
 import { isClientCredentialsToken, matchesOrganization, readClientId, readOrganization, readScopes } from './claims.js';
 import {
@@ -28,6 +22,9 @@ import { describeVerificationError } from './jose-errors.js';
 import { discover, type IssuerMetadata } from './keys/discovery.js';
 import { emit } from './keys/events.js';
 import { JwksCache, KeySetUnavailableError, type VerificationKey } from './keys/jwks-cache.js';
+import type { ClaimsSetOptions } from './jwt/claims-set.js';
+import type { ParsedCompact } from './jwt/compact.js';
+import { parseJwt, verifyParsedJwt } from './jwt/verify.js';
 import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
 import { TokenCache } from './token-cache.js';
 
@@ -81,26 +78,37 @@ export function createVerifier(options: VerifierOptions = {}): TokenVerifier {
   return new Verifier(resolveOptions(options));
 }
 
-class Verifier implements TokenVerifier {
+/** Returned by {@link Verifier.verifyNow} when the token's key must first be fetched. */
+export class KeyNeeded {
+  constructor(readonly parsed: ParsedCompact) {}
+}
+
+/**
+ * The verifier. `verifyNow` completes without I/O whenever it can (a cached token, or a key
+ * already selected from a fresh key set), so the Express layer can call `next()` without a
+ * promise on the hot path; `verify` is the plain promise API over it.
+ */
+export class Verifier implements TokenVerifier {
   readonly realm: string;
   private readonly options: ResolvedOptions;
-  private readonly jwtOptions: JWTVerifyOptions;
+  private readonly claimsOptions: Omit<ClaimsSetOptions, 'issuer'>;
   private readonly cache: TokenCache<CachedAuth>;
   private readonly keys: JwksCache | undefined;
+  private readonly secretKey: KeyObject | undefined;
   private metadata: IssuerMetadata | undefined;
 
   constructor(options: ResolvedOptions) {
     this.options = options;
     this.realm = options.realm;
     this.cache = new TokenCache(options.cacheMax);
-    this.jwtOptions = {
-      algorithms: [...options.algorithms],
-      audience: [...options.audience],
+    this.claimsOptions = {
+      audience: options.audience,
       clockTolerance: options.clockTolerance,
+      maxTokenAge: options.maxTokenAge,
       requiredClaims: options.strict ? RFC9068_REQUIRED : ['exp'],
-      ...(options.maxTokenAge !== undefined && { maxTokenAge: options.maxTokenAge }),
-      ...(options.strict && { typ: 'at+jwt' }),
+      typ: options.strict ? 'at+jwt' : undefined,
     };
+    this.secretKey = options.secret === undefined ? undefined : createSecretKey(options.secret);
     this.keys = options.secret === undefined ? new JwksCache(() => this.locateKeySet(), options.jwks) : undefined;
   }
 
@@ -114,7 +122,23 @@ class Verifier implements TokenVerifier {
     }
   }
 
-  async verify(token: string): Promise<M2MAuth> {
+  verify(token: string): Promise<M2MAuth> {
+    let result: M2MAuth | KeyNeeded;
+    try {
+      result = this.verifyNow(token);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return result instanceof KeyNeeded ? this.verifyWithFetchedKey(token, result) : Promise.resolve(result);
+  }
+
+  /**
+   * Verifies without I/O when possible.
+   *
+   * @returns the result, or {@link KeyNeeded} when the key must be fetched (then call {@link verifyWithFetchedKey}).
+   * @throws the package's HTTP errors.
+   */
+  verifyNow(token: string): M2MAuth | KeyNeeded {
     if (typeof token !== 'string' || token === '') throw this.invalid('missing token');
     if (token.length > MAX_TOKEN_LENGTH) throw new InvalidRequestError('token too large', { realm: this.realm });
     const now = Date.now();
@@ -123,39 +147,41 @@ class Verifier implements TokenVerifier {
       this.checkLifetime(cached.payload, now);
       return cached.auth;
     }
-    const header = this.readHeader(token);
-    const key = await this.resolveKey(header);
-    const issuer = this.expectedIssuer();
-    let payload: JWTPayload;
-    let protectedHeader: JWTHeaderParameters;
+    let parsed: ParsedCompact;
     try {
-      ({ payload, protectedHeader } = await jwtVerify(token, key, { ...this.jwtOptions, issuer }));
+      // Refuses a bad alg before any key lookup, so junk never triggers a JWKS fetch.
+      parsed = parseJwt(token, this.options.algorithms);
     } catch (error) {
       throw this.invalid(describeVerificationError(error), error);
     }
-    const auth = this.authorize(token, protectedHeader, payload, now);
+    const key = this.secretKey ?? this.keys?.peekKey(parsed.header.alg, parsed.header.kid);
+    return key === undefined ? new KeyNeeded(parsed) : this.complete(token, parsed, key);
+  }
+
+  /** Fetches (or selects) the key for a token {@link verifyNow} could not finish, then verifies it. */
+  async verifyWithFetchedKey(token: string, pending: KeyNeeded): Promise<M2MAuth> {
+    const key = await this.resolveKey(pending.parsed.header);
+    return this.complete(token, pending.parsed, key);
+  }
+
+  private complete(token: string, parsed: ParsedCompact, key: KeyObject): M2MAuth {
+    const now = Date.now();
+    const issuer = this.expectedIssuer();
+    let header: JWTHeaderParameters;
+    let payload: JWTPayload;
+    try {
+      ({ header, payload } = verifyParsedJwt(parsed, key, { ...this.claimsOptions, issuer }, Math.floor(now / 1000)));
+    } catch (error) {
+      throw this.invalid(describeVerificationError(error), error);
+    }
+    const auth = this.authorize(token, header, payload, now);
     this.cache.set(token, { auth, payload }, this.cacheDeadline(payload, now));
     return auth;
   }
 
-  private readHeader(token: string): ProtectedHeaderParameters {
-    let header: ProtectedHeaderParameters;
+  private async resolveKey(header: JWTHeaderParameters): Promise<VerificationKey> {
     try {
-      header = decodeProtectedHeader(token);
-    } catch (error) {
-      throw this.invalid('malformed token', error);
-    }
-    // Refuse before any key lookup, so junk never triggers a JWKS fetch.
-    if (typeof header.alg !== 'string' || !(this.options.algorithms as readonly string[]).includes(header.alg)) {
-      throw this.invalid('algorithm not allowed');
-    }
-    return header;
-  }
-
-  private async resolveKey(header: ProtectedHeaderParameters): Promise<VerificationKey | Uint8Array> {
-    if (this.keys === undefined) return this.options.secret as Uint8Array;
-    try {
-      return await this.keys.getKey(header as Parameters<JwksCache['getKey']>[0]);
+      return await (this.keys as JwksCache).getKey(header);
     } catch (error) {
       if (error instanceof KeySetUnavailableError) {
         throw new ServiceUnavailableError('signing keys are temporarily unavailable', {
@@ -169,17 +195,17 @@ class Verifier implements TokenVerifier {
   }
 
   private expectedIssuer(): string {
-    // With a JWKS, getKey() has completed discovery by now when `issuer` was not configured;
-    // should that ever not hold, fail closed rather than skip the issuer check.
+    // With a JWKS, the key lookup has completed discovery by now when `issuer` was not
+    // configured; should that ever not hold, fail closed rather than skip the issuer check.
     const issuer = this.options.issuer ?? this.metadata?.issuer;
     if (issuer === undefined) throw this.invalid('issuer unknown');
     return issuer;
   }
 
-  /** The package's checks beyond jose's: required types, RFC 9068, M2M, client and organization policies. */
+  /** The package's checks beyond the JWT rules: required types, RFC 9068, M2M, client and organization policies. */
   private authorize(token: string, header: JWTHeaderParameters, payload: JWTPayload, now: number): M2MAuth {
     const { options } = this;
-    if (typeof payload.exp !== 'number') throw this.invalid('missing exp claim');
+    if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) throw this.invalid('missing exp claim');
     if (typeof payload.iat === 'number' && payload.iat > now / 1000 + options.clockTolerance) {
       throw this.invalid('token issued in the future');
     }
@@ -221,7 +247,7 @@ class Verifier implements TokenVerifier {
     }
   }
 
-  /** Re-checks the time-dependent claims of a cached token, with jose's semantics. */
+  /** Re-checks the time-dependent claims of a cached token, with the same rules as a fresh one. */
   private checkLifetime(payload: JWTPayload, now: number): void {
     const seconds = Math.floor(now / 1000);
     const tolerance = this.options.clockTolerance;

@@ -7,8 +7,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { extractBearerToken, type TokenLocation } from '../bearer.js';
 import { UnauthorizedError } from '../errors.js';
-import type { RequireM2MOptions } from '../options.js';
-import { createVerifier, type TokenVerifier } from '../verifier.js';
+import { resolveOptions, type RequireM2MOptions } from '../options.js';
+import { KeyNeeded, Verifier, type M2MAuth, type TokenVerifier } from '../verifier.js';
 import { setRealm } from './request.js';
 
 /** The middleware returned by {@link requireM2M}. */
@@ -39,7 +39,7 @@ export function requireM2M(options: RequireM2MOptions = {}): RequireM2MHandler {
   const locations = [...new Set(tokenLocations)] as readonly TokenLocation[];
   const readsQuery = locations.includes('query');
   const readsBody = locations.includes('body');
-  const verifier = createVerifier(verifierOptions);
+  const verifier = new Verifier(resolveOptions(verifierOptions));
   const { realm } = verifier;
 
   const handler = (req: Request, _res: Response, next: NextFunction): void => {
@@ -65,7 +65,20 @@ export function requireM2M(options: RequireM2MOptions = {}): RequireM2MHandler {
       else next();
       return;
     }
-    verifier.verify(token).then((auth) => {
+    let result: M2MAuth | KeyNeeded;
+    try {
+      result = verifier.verifyNow(token);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (!(result instanceof KeyNeeded)) {
+      // Hot path: a cached token or an already known key needs no promise.
+      req.auth = result;
+      next();
+      return;
+    }
+    verifier.verifyWithFetchedKey(token, result).then((auth) => {
       req.auth = auth;
       next();
     }, next);

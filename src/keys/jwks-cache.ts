@@ -6,12 +6,13 @@
  *
  * @module
  */
-import { createLocalJWKSet, errors, type CryptoKey, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
+import { KeyObject } from 'node:crypto';
+import { createLocalJWKSet, errors, type CryptoKey, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
 import { emit, type KeySetEvent } from './events.js';
 import { fetchJson, KeyFetchError } from './fetch-json.js';
 
-/** A verification key as jose returns it. */
-export type VerificationKey = CryptoKey;
+/** A verification key: node:crypto's form of the key jose selected and imported. */
+export type VerificationKey = KeyObject;
 
 /** Thrown while no key set has ever been obtained (cold start with the issuer unreachable). */
 export class KeySetUnavailableError extends Error {
@@ -34,8 +35,17 @@ type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
 
 interface LoadedKeySet {
   select: LocalKeySet;
+  /** Keys already selected from this set, by {@link selectionKey}: lets known keys be found without awaiting. */
+  selected: Map<string, VerificationKey>;
   url: string;
   fetchedAt: number;
+}
+
+/** jose selects by `alg` and `kid` only; `alg` never contains `#`. */
+function selectionKey(alg: unknown, kid: unknown): string | undefined {
+  if (typeof alg !== 'string') return undefined;
+  if (kid === undefined) return alg;
+  return typeof kid === 'string' ? `${alg}#${kid}` : undefined;
 }
 
 /**
@@ -68,12 +78,23 @@ export class JwksCache {
   }
 
   /**
+   * The key for this `alg` and `kid` when it was selected before from a key set that is still
+   * fresh; `undefined` when {@link getKey} must run (first use, refresh due, no key set).
+   */
+  peekKey(alg: unknown, kid: unknown): VerificationKey | undefined {
+    const keySet = this.current;
+    if (keySet === undefined || this.now() - keySet.fetchedAt >= this.settings.cacheMaxAge * 1000) return undefined;
+    const key = selectionKey(alg, kid);
+    return key === undefined ? undefined : keySet.selected.get(key);
+  }
+
+  /**
    * The key that verifies a token with this protected header.
    *
    * @throws {@link KeySetUnavailableError} while no key set was ever obtained;
    *   jose's `JWKSNoMatchingKey` / `JWKSMultipleMatchingKeys` / `JOSENotSupported` otherwise.
    */
-  async getKey(header: JWSHeaderParameters, token?: FlattenedJWSInput): Promise<VerificationKey> {
+  async getKey(header: JWSHeaderParameters): Promise<VerificationKey> {
     if (this.current === undefined) {
       if (!this.mayFetch()) throw this.unavailable();
       await this.refresh();
@@ -84,13 +105,13 @@ export class JwksCache {
     const keySet = this.current as LoadedKeySet;
     this.reportStale(keySet);
     try {
-      return await keySet.select(header, token as FlattenedJWSInput);
+      return await select(keySet, header);
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey) || !this.mayFetch()) throw error;
     }
     // An unknown kid may be a freshly rotated key: refetch, at most once per cooldown.
     await this.refresh();
-    return (this.current as LoadedKeySet).select(header, token as FlattenedJWSInput);
+    return select(this.current as LoadedKeySet, header);
   }
 
   /**
@@ -122,7 +143,7 @@ export class JwksCache {
       url = await this.locate();
       const document = await fetchJson(url, this.settings);
       const select = createKeySet(document);
-      this.current = { select, url, fetchedAt: this.now() };
+      this.current = { select, selected: new Map(), url, fetchedAt: this.now() };
       this.lastError = undefined;
       emit(this.settings.onEvent, { type: 'fetched', resource: 'jwks', url, keys: (document as JSONWebKeySet).keys.length });
     } catch (error) {
@@ -148,6 +169,15 @@ export class JwksCache {
     this.lastStaleReportAt = now;
     emit(this.settings.onEvent, { type: 'serving_stale', url: keySet.url, age: Math.floor(age / 1000) });
   }
+}
+
+/** Selects and imports with jose (which checks `kty`, `alg`, `use`, `key_ops`, `crv` against the token), then remembers the result. */
+async function select(keySet: LoadedKeySet, header: JWSHeaderParameters): Promise<VerificationKey> {
+  const cryptoKey: CryptoKey = await keySet.select(header);
+  const key = KeyObject.from(cryptoKey as Parameters<typeof KeyObject.from>[0]);
+  const memo = selectionKey(header.alg, header.kid);
+  if (memo !== undefined) keySet.selected.set(memo, key);
+  return key;
 }
 
 function createKeySet(document: unknown): LocalKeySet {

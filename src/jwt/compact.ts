@@ -1,0 +1,100 @@
+/**
+ * Parsing a JWS compact serialization exactly as jose 6 does (on Node 20, where jose decodes
+ * base64url through `atob`): three parts, base64url without `+`, `/` or misplaced padding,
+ * UTF-8 that must be well-formed, and top-level JSON objects. Errors are jose's classes so one
+ * translation table serves both paths.
+ *
+ * @module
+ */
+import { errors, type JWTHeaderParameters } from 'jose';
+
+/** A compact JWS split into its parts, header decoded, nothing verified yet. */
+export interface ParsedCompact {
+  header: JWTHeaderParameters;
+  /** `BASE64URL(header) "." BASE64URL(payload)` as ASCII bytes. */
+  signingInput: Buffer;
+  /** The encoded payload, decoded only after the signature is checked. */
+  encodedPayload: string;
+  encodedSignature: string;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const ASCII_WHITESPACE = /[\t\n\f\r ]/g;
+const BASE64_ALPHABET = /^[A-Za-z0-9+/]*$/;
+/** Non-ASCII characters; jose refuses them in the encoded payload. */
+const NON_ASCII = /[^\p{ASCII}]/u;
+
+/**
+ * Decodes base64url with the WHATWG "forgiving-base64" rules jose relies on: `+` and `/` are
+ * refused, ASCII whitespace is ignored, trailing `=` padding is allowed only where it fits.
+ *
+ * @returns the bytes, or `undefined` when the input is not valid base64url.
+ */
+export function decodeBase64url(input: string): Buffer | undefined {
+  if (input.includes('+') || input.includes('/')) return undefined;
+  let data = input.replace(/-/g, '+').replace(/_/g, '/').replace(ASCII_WHITESPACE, '');
+  if (data.length % 4 === 0) data = data.replace(/==?$/, '');
+  if (data.length % 4 === 1 || !BASE64_ALPHABET.test(data)) return undefined;
+  return Buffer.from(data, 'base64');
+}
+
+/** True for a plain JSON object (not an array, not null). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Object.prototype.toString.call(value) !== '[object Object]') return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === null || Object.getPrototypeOf(prototype) === null;
+}
+
+/** Decodes a base64url JSON object member, or `undefined` when it is not one. */
+export function decodeJsonObject(encoded: string): Record<string, unknown> | undefined {
+  const bytes = decodeBase64url(encoded);
+  if (bytes === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(strictUtf8.decode(bytes));
+  } catch {
+    return undefined;
+  }
+  return isJsonObject(parsed) ? parsed : undefined;
+}
+
+/**
+ * Splits and checks a compact JWS the way jose's `compactVerify` does before it looks at the
+ * key: three parts, a JSON-object header, `crit` limited to the understood `b64`, a
+ * base64url-encoded (`b64` not false) ASCII payload, and a non-empty string `alg`.
+ *
+ * @throws jose's `JWSInvalid`, `JOSENotSupported` or `JWTInvalid`.
+ */
+export function parseCompact(token: string): ParsedCompact {
+  const parts = token.split('.');
+  if (parts.length !== 3) throw new errors.JWSInvalid('Invalid Compact JWS');
+  const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
+  const header = decodeJsonObject(encodedHeader);
+  if (header === undefined) throw new errors.JWSInvalid('JWS Protected Header is invalid');
+  const b64 = checkCritical(header);
+  const { alg } = header;
+  if (typeof alg !== 'string' || alg === '') throw new errors.JWSInvalid('JWS "alg" (Algorithm) Header Parameter missing or invalid');
+  if (NON_ASCII.test(encodedPayload)) throw new errors.JWSInvalid('The payload is not a valid base64url string');
+  if (!b64) throw new errors.JWTInvalid('JWTs MUST NOT use unencoded payload');
+  return {
+    header: header as JWTHeaderParameters,
+    signingInput: Buffer.from(`${encodedHeader}.${encodedPayload}`, 'latin1'),
+    encodedPayload,
+    encodedSignature,
+  };
+}
+
+/** RFC 7515 §4.1.11: every critical extension must be understood; only `b64` (RFC 7797) is. Returns `b64`. */
+function checkCritical(header: Record<string, unknown>): boolean {
+  const { crit } = header;
+  if (crit === undefined) return true;
+  if (!Array.isArray(crit) || crit.length === 0 || crit.some((name) => typeof name !== 'string' || name === '')) {
+    throw new errors.JWSInvalid('"crit" (Critical) Header Parameter MUST be an array of non-empty strings when present');
+  }
+  for (const name of crit as string[]) {
+    if (name !== 'b64') throw new errors.JOSENotSupported('Extension Header Parameter is not recognized');
+    if (!Object.hasOwn(header, name) || header[name] === undefined) throw new errors.JWSInvalid('Extension Header Parameter is missing');
+  }
+  if (typeof header.b64 !== 'boolean') throw new errors.JWSInvalid('The "b64" Header Parameter must be a boolean');
+  return header.b64;
+}

@@ -1,0 +1,274 @@
+/**
+ * Differential test: the node:crypto JWT path (src/jwt) must reach the same accept/reject
+ * decision as `jose.jwtVerify`, the reference, for every supported algorithm, for validly
+ * signed tokens with odd headers and claims, and for thousands of mutated tokens.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { createSecretKey, generateKeyPairSync, sign as cryptoSign, createHmac, constants, type KeyObject } from 'node:crypto';
+import { jwtVerify, type JWTVerifyOptions } from 'jose';
+import { verifyJwt, type JwtVerifyOptions } from '../../src/jwt/verify.js';
+
+const ISSUER = 'https://issuer.example/';
+const AUDIENCE = 'https://api.example.com';
+const RUNS_PER_ALG = Number(process.env.DIFFERENTIAL_RUNS ?? 400);
+
+interface KeyMaterial {
+  alg: string;
+  signingKey: KeyObject;
+  verifyKey: KeyObject;
+}
+
+function keysFor(alg: string): KeyMaterial {
+  if (alg.startsWith('HS')) {
+    const secret = createSecretKey(Buffer.from('a-shared-secret-that-is-long-enough-for-hs512-tokens-0123456789'));
+    return { alg, signingKey: secret, verifyKey: secret };
+  }
+  const pair =
+    alg.startsWith('RS') || alg.startsWith('PS')
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : alg === 'EdDSA'
+        ? generateKeyPairSync('ed25519')
+        : generateKeyPairSync('ec', { namedCurve: { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }[alg] as string });
+  return { alg, signingKey: pair.privateKey, verifyKey: pair.publicKey };
+}
+
+const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+/** Signs exactly the given header and payload strings (so odd headers can be produced). */
+function signRaw(material: KeyMaterial, alg: string, encodedHeader: string, encodedPayload: string): string {
+  const input = Buffer.from(`${encodedHeader}.${encodedPayload}`);
+  const bits = alg === 'EdDSA' ? 0 : Number(alg.slice(2));
+  let signature: Buffer;
+  if (alg.startsWith('HS')) signature = createHmac(`sha${bits}`, material.signingKey).update(input).digest();
+  else if (alg.startsWith('RS')) signature = cryptoSign(`sha${bits}`, input, material.signingKey);
+  else if (alg.startsWith('PS')) {
+    signature = cryptoSign(`sha${bits}`, input, { key: material.signingKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: bits / 8 });
+  } else if (alg.startsWith('ES')) signature = cryptoSign(`sha${bits}`, input, { key: material.signingKey, dsaEncoding: 'ieee-p1363' });
+  else signature = cryptoSign(null, input, material.signingKey);
+  return `${encodedHeader}.${encodedPayload}.${signature.toString('base64url')}`;
+}
+
+function baseClaims(now: number): Record<string, unknown> {
+  return { iss: ISSUER, aud: AUDIENCE, sub: 'svc@clients', azp: 'svc', gty: 'client-credentials', iat: now - 10, exp: now + 3600 };
+}
+
+/** A small deterministic PRNG (mulberry32) so failures reproduce. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function mutate(token: string, random: () => number): string {
+  const parts = token.split('.');
+  const choice = Math.floor(random() * 7);
+  const index = Math.floor(random() * parts.length);
+  const part = parts[index] as string;
+  switch (choice) {
+    case 0: {
+      // Flip one bit of the decoded bytes and re-encode: still valid base64url.
+      const bytes = Buffer.from(part, 'base64url');
+      if (bytes.length === 0) return token;
+      const at = Math.floor(random() * bytes.length);
+      bytes[at] = (bytes[at] as number) ^ (1 << Math.floor(random() * 8));
+      parts[index] = bytes.toString('base64url');
+      return parts.join('.');
+    }
+    case 1: {
+      // Replace one character with any printable ASCII (may break base64url).
+      const at = Math.floor(random() * Math.max(part.length, 1));
+      parts[index] = part.slice(0, at) + String.fromCharCode(33 + Math.floor(random() * 94)) + part.slice(at + 1);
+      return parts.join('.');
+    }
+    case 2:
+      return token.slice(0, Math.floor(random() * token.length));
+    case 3: {
+      const other = Math.floor(random() * parts.length);
+      [parts[index], parts[other]] = [parts[other] as string, part];
+      return parts.join('.');
+    }
+    case 4:
+      return random() < 0.5 ? `${token}.` : `${token}=`;
+    case 5:
+      parts[index] = `${part}${['=', '==', ' ', '+', '/', '-', '_'][Math.floor(random() * 7)]}`;
+      return parts.join('.');
+    default:
+      parts[index] = part.slice(0, Math.max(0, part.length - 1 - Math.floor(random() * 3)));
+      return parts.join('.');
+  }
+}
+
+async function decisions(token: string, material: KeyMaterial, options: JwtVerifyOptions, now: number): Promise<[boolean, boolean]> {
+  let ours: boolean;
+  try {
+    verifyJwt(token, material.verifyKey, options, now);
+    ours = true;
+  } catch {
+    ours = false;
+  }
+  const joseOptions: JWTVerifyOptions = {
+    algorithms: [...options.algorithms],
+    issuer: options.issuer,
+    audience: [...options.audience],
+    clockTolerance: options.clockTolerance,
+    requiredClaims: [...options.requiredClaims],
+    currentDate: new Date(now * 1000),
+    ...(options.maxTokenAge !== undefined && { maxTokenAge: options.maxTokenAge }),
+    ...(options.typ !== undefined && { typ: options.typ }),
+  };
+  let reference: boolean;
+  try {
+    await jwtVerify(token, material.verifyKey, joseOptions);
+    reference = true;
+  } catch {
+    reference = false;
+  }
+  return [ours, reference];
+}
+
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'];
+
+describe.each(ALGORITHMS)('node:crypto JWT path agrees with jose.jwtVerify: %s', (alg) => {
+  const material = keysFor(alg);
+  const now = Math.floor(Date.now() / 1000);
+  const options: JwtVerifyOptions = { algorithms: [alg], issuer: ISSUER, audience: [AUDIENCE], clockTolerance: 5, requiredClaims: ['exp'] };
+  const valid = signRaw(material, alg, b64({ alg, typ: 'JWT', kid: 'k1' }), b64(baseClaims(now)));
+
+  it('accepts a valid token, as jose does', async () => {
+    expect(await decisions(valid, material, options, now)).toEqual([true, true]);
+  });
+
+  const variants: Array<[string, Record<string, unknown>, Record<string, unknown>, Partial<JwtVerifyOptions>?]> = [
+    ['expired', {}, { exp: now - 60 }],
+    ['expired within tolerance', {}, { exp: now - 3 }],
+    ['exp exactly now minus tolerance', {}, { exp: now - 5 }],
+    ['exp as a string', {}, { exp: String(now + 60) }],
+    ['exp as a float', {}, { exp: now + 60.5 }],
+    ['exp missing', {}, { exp: undefined }],
+    ['exp huge', {}, { exp: 1e300 }],
+    ['nbf in the future', {}, { nbf: now + 60 }],
+    ['nbf within tolerance', {}, { nbf: now + 4 }],
+    ['nbf as a string', {}, { nbf: 'soon' }],
+    ['iat as a string', {}, { iat: 'x' }],
+    ['iat too old with maxTokenAge', {}, { iat: now - 120 }, { maxTokenAge: 60 }],
+    ['iat missing with maxTokenAge', {}, { iat: undefined }, { maxTokenAge: 60 }],
+    ['iat in the future with maxTokenAge', {}, { iat: now + 60 }, { maxTokenAge: 60 }],
+    ['iss different', {}, { iss: 'https://evil/' }],
+    ['iss without trailing slash', {}, { iss: ISSUER.slice(0, -1) }],
+    ['iss as an array', {}, { iss: [ISSUER] }],
+    ['iss missing', {}, { iss: undefined }],
+    ['aud array containing ours', {}, { aud: ['x', AUDIENCE] }],
+    ['aud array without ours', {}, { aud: ['x'] }],
+    ['aud as an object', {}, { aud: { a: AUDIENCE } }],
+    ['aud empty', {}, { aud: '' }],
+    ['typ at+jwt required and present', { typ: 'at+jwt' }, {}, { typ: 'at+jwt' }],
+    ['typ application/at+jwt required as at+jwt', { typ: 'application/AT+JWT' }, {}, { typ: 'at+jwt' }],
+    ['typ JWT when at+jwt required', {}, {}, { typ: 'at+jwt' }],
+    ['typ missing when required', { typ: undefined }, {}, { typ: 'at+jwt' }],
+    ['jti required and missing', {}, {}, { requiredClaims: ['exp', 'jti'] }],
+    ['crit b64 true', { crit: ['b64'], b64: true }, {}],
+    ['crit b64 false', { crit: ['b64'], b64: false }, {}],
+    ['crit unknown', { crit: ['exp'], exp: 1 }, {}],
+    ['crit empty', { crit: [] }, {}],
+    ['crit not an array', { crit: 'b64', b64: true }, {}],
+    ['b64 false without crit', { b64: false }, {}],
+    ['crit b64 without b64', { crit: ['b64'] }, {}],
+    ['kid missing', { kid: undefined }, {}],
+    ['extra jku header', { jku: 'https://evil/jwks' }, {}],
+  ];
+
+  it('decides like jose on validly signed tokens with odd headers and claims', async () => {
+    const disagreements: string[] = [];
+    for (const [name, headerChanges, claimChanges, optionChanges] of variants) {
+      const header = { alg, typ: 'JWT', kid: 'k1', ...headerChanges };
+      const token = signRaw(material, alg, b64(header), b64({ ...baseClaims(now), ...claimChanges }));
+      const [ours, reference] = await decisions(token, material, { ...options, ...optionChanges }, now);
+      if (ours !== reference) disagreements.push(`${name}: ours ${ours}, jose ${reference}`);
+    }
+    expect(disagreements).toEqual([]);
+  });
+
+  it('decides like jose on raw odd payloads and headers', async () => {
+    const oddPayloads = ['[]', 'null', '"string"', '42', '{"exp":1', '\uFEFF{}', 'not json', JSON.stringify(baseClaims(now)).replace('{', '{"exp":1,')];
+    const oddHeaders = ['[]', '{}', `{"alg":"${alg}","alg":"none"}`, `{"alg":"none","alg":"${alg}"}`, `\uFEFF{"alg":"${alg}"}`, `{"alg":"${alg}"} `];
+    for (const payload of oddPayloads) {
+      const token = signRaw(material, alg, b64({ alg }), Buffer.from(payload).toString('base64url'));
+      const [ours, reference] = await decisions(token, material, options, now);
+      expect({ payload, ours }).toEqual({ payload, ours: reference });
+    }
+    for (const header of oddHeaders) {
+      const token = signRaw(material, alg, Buffer.from(header).toString('base64url'), b64(baseClaims(now)));
+      const [ours, reference] = await decisions(token, material, options, now);
+      expect({ header, ours }).toEqual({ header, ours: reference });
+    }
+    const invalidUtf8 = signRaw(material, alg, b64({ alg }), Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url'));
+    const [ours, reference] = await decisions(invalidUtf8, material, options, now);
+    expect(ours).toBe(reference);
+  });
+
+  it(`decides like jose on ${RUNS_PER_ALG} mutations of a valid token`, async () => {
+    const random = prng(alg.split('').reduce((sum, char) => sum * 31 + char.charCodeAt(0), 7));
+    let accepted = 0;
+    for (let run = 0; run < RUNS_PER_ALG; run++) {
+      let token = valid;
+      const rounds = 1 + Math.floor(random() * 3);
+      for (let round = 0; round < rounds; round++) token = mutate(token, random);
+      const [ours, reference] = await decisions(token, material, options, now);
+      if (ours !== reference) throw new Error(`disagreement on ${JSON.stringify(token)}: ours ${ours}, jose ${reference}`);
+      if (ours) accepted++;
+    }
+    // Most mutations must be refused; the few accepted ones are encodings jose also accepts.
+    expect(accepted).toBeLessThan(RUNS_PER_ALG / 4);
+  });
+});
+
+describe('algorithm and key binding', () => {
+  const now = Math.floor(Date.now() / 1000);
+  const rsa = keysFor('RS256');
+  const ec = keysFor('ES256');
+  const p384 = keysFor('ES384');
+  const ed = keysFor('EdDSA');
+  const hs = keysFor('HS256');
+  const options = (alg: string): JwtVerifyOptions => ({ algorithms: [alg], issuer: ISSUER, audience: [AUDIENCE], clockTolerance: 5, requiredClaims: ['exp'] });
+
+  const materials: Record<string, KeyMaterial> = { rsa, ec, p384, ed, hs };
+  it.each([
+    ['ES256 token checked with an RSA key', 'ec', 'rsa', 'ES256'],
+    ['RS256 token checked with an EC key', 'rsa', 'ec', 'RS256'],
+    ['ES256 token checked with a P-384 key', 'ec', 'p384', 'ES256'],
+    ['ES384 token checked with a P-256 key', 'p384', 'ec', 'ES384'],
+    ['EdDSA token checked with an EC key', 'ed', 'ec', 'EdDSA'],
+    ['HS256 token checked with an RSA public key', 'hs', 'rsa', 'HS256'],
+    ['RS256 token checked with a secret', 'rsa', 'hs', 'RS256'],
+  ])('refuses a %s, as jose does', async (_name, signer, verifier, alg) => {
+    const token = signRaw(materials[signer] as KeyMaterial, alg, b64({ alg }), b64(baseClaims(now)));
+    const [ours, reference] = await decisions(token, { ...(materials[verifier] as KeyMaterial), alg }, options(alg), now);
+    expect([ours, reference]).toEqual([false, false]);
+  });
+
+  it('refuses RSA keys under 2048 bits, as jose does', async () => {
+    const pair = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const weak = { alg: 'RS256', signingKey: pair.privateKey, verifyKey: pair.publicKey };
+    const token = signRaw(weak, 'RS256', b64({ alg: 'RS256' }), b64(baseClaims(now)));
+    expect(await decisions(token, weak, options('RS256'), now)).toEqual([false, false]);
+  });
+
+  it('refuses PS256 signed with another salt length', async () => {
+    const input = Buffer.from(`${b64({ alg: 'PS256' })}.${b64(baseClaims(now))}`);
+    const signature = cryptoSign('sha256', input, { key: rsa.signingKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 20 });
+    const token = `${input.toString()}.${signature.toString('base64url')}`;
+    expect(await decisions(token, rsa, options('PS256'), now)).toEqual([false, false]);
+  });
+
+  it('refuses ES256 signatures in DER encoding', async () => {
+    const input = Buffer.from(`${b64({ alg: 'ES256' })}.${b64(baseClaims(now))}`);
+    const signature = cryptoSign('sha256', input, { key: ec.signingKey, dsaEncoding: 'der' });
+    const token = `${input.toString()}.${signature.toString('base64url')}`;
+    expect(await decisions(token, ec, options('ES256'), now)).toEqual([false, false]);
+  });
+});
