@@ -61,6 +61,7 @@ export function readOrganization(payload: JWTPayload): string | undefined {
 /**
  * Built-in detection of tokens issued by the client-credentials grant. True when any of:
  * `gty === 'client-credentials'` (Auth0); `sub === client_id` (RFC 9068 §2.2);
+ * `sub === client_id + '@clients'` (Auth0's RFC 9068 token profile);
  * `sub === azp` or `sub === azp + '@clients'` (Auth0); `sub === cid` (Okta);
  * `idtyp === 'app'` (Microsoft Entra ID).
  */
@@ -70,7 +71,7 @@ export function isClientCredentialsToken(payload: JWTPayload): boolean {
   const { sub } = payload;
   if (typeof sub !== 'string' || sub === '') return false;
   const { client_id: clientId, azp, cid } = payload;
-  if (typeof clientId === 'string' && sub === clientId) return true;
+  if (typeof clientId === 'string' && clientId !== '' && (sub === clientId || sub === clientId + AUTH0_CLIENT_SUFFIX)) return true;
   if (typeof azp === 'string' && azp !== '' && (sub === azp || sub === azp + AUTH0_CLIENT_SUFFIX)) return true;
   if (typeof cid === 'string' && sub === cid) return true;
   return false;

@@ -249,8 +249,14 @@ function integer(value: unknown, name: string, fallback: number): number {
   return result;
 }
 
+/** RFC 7518 §3.2: an HMAC key must be at least as long as the hash output (32 bytes for HS256). */
+const MIN_SECRET_BYTES = 32;
+
 function toBytes(secret: unknown): Uint8Array {
-  if (typeof secret === 'string') return new TextEncoder().encode(secret);
-  if (secret instanceof Uint8Array && secret.length > 0) return secret;
-  throw new TypeError(`${PREFIX} \`secret\` must be a non-empty string or Uint8Array`);
+  const bytes = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${PREFIX} \`secret\` must be a string or Uint8Array`);
+  if (bytes.length < MIN_SECRET_BYTES) {
+    throw new TypeError(`${PREFIX} \`secret\` (SECRET) must be at least ${MIN_SECRET_BYTES} bytes (RFC 7518 §3.2)`);
+  }
+  return bytes;
 }

@@ -24,6 +24,7 @@ import { emit } from './keys/events.js';
 import { JwksCache, KeySetUnavailableError, type VerificationKey } from './keys/jwks-cache.js';
 import type { ClaimsSetOptions } from './jwt/claims-set.js';
 import type { ParsedCompact } from './jwt/compact.js';
+import { isCanonicalCompact } from './jwt/compact.js';
 import { parseJwt, verifyParsedJwt } from './jwt/verify.js';
 import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
 import { TokenCache } from './token-cache.js';
@@ -147,6 +148,7 @@ export class Verifier implements TokenVerifier {
       this.checkLifetime(cached.payload, now);
       return cached.auth;
     }
+    if (!isCanonicalCompact(token)) throw this.invalid('malformed token');
     let parsed: ParsedCompact;
     try {
       // Refuses a bad alg before any key lookup, so junk never triggers a JWKS fetch.
@@ -205,7 +207,9 @@ export class Verifier implements TokenVerifier {
   /** The package's checks beyond the JWT rules: required types, RFC 9068, M2M, client and organization policies. */
   private authorize(token: string, header: JWTHeaderParameters, payload: JWTPayload, now: number): M2MAuth {
     const { options } = this;
-    if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) throw this.invalid('missing exp claim');
+    if (payload.exp === undefined) throw this.invalid('missing exp claim');
+    // JSON's 1e400 parses as Infinity: a token that never expires is not acceptable either.
+    if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) throw this.invalid('malformed exp claim');
     if (typeof payload.iat === 'number' && payload.iat > now / 1000 + options.clockTolerance) {
       throw this.invalid('token issued in the future');
     }
@@ -301,7 +305,8 @@ const issued = new WeakSet<object>();
 
 /** Marks a result as produced by a verifier, so guards can tell it from a `req.auth` set by anything else. */
 function issue(auth: M2MAuth): M2MAuth {
-  issued.add(deepFreeze(auth));
+  deepFreeze(auth);
+  issued.add(auth);
   return auth;
 }
 
@@ -310,10 +315,14 @@ export function isVerifiedAuth(auth: unknown): auth is M2MAuth {
   return typeof auth === 'object' && auth !== null && issued.has(auth);
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+/** Freezes a JSON-like value and everything in it; iterative, so a deeply nested claim cannot exhaust the stack. */
+function deepFreeze(root: object): void {
+  const pending: object[] = [root];
+  for (let value = pending.pop(); value !== undefined; value = pending.pop()) {
+    if (Object.isFrozen(value)) continue;
     Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
+    for (const child of Object.values(value)) {
+      if (child !== null && typeof child === 'object') pending.push(child as object);
+    }
   }
-  return value;
 }

@@ -64,6 +64,7 @@ describe('isClientCredentialsToken (M2M detection)', () => {
   it.each([
     ['Auth0 gty', { gty: 'client-credentials', sub: 'whatever' }],
     ['RFC 9068 sub === client_id', { sub: 'svc', client_id: 'svc' }],
+    ['Auth0 RFC 9068 profile sub === client_id@clients', { sub: 'svc@clients', client_id: 'svc' }],
     ['Auth0 sub === azp', { sub: 'svc', azp: 'svc' }],
     ['Auth0 sub === azp@clients', { sub: 'svc@clients', azp: 'svc' }],
     ['Okta sub === cid', { sub: 'svc', cid: 'svc' }],

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { resolveOptions } from '../src/options.js';
 
 const base = { issuerBaseURL: 'https://tenant.example.com', audience: 'https://api.example.com' };
+const SECRET = 'a-shared-secret-of-at-least-32-bytes';
 
 describe('resolveOptions', () => {
   it('applies the documented defaults', () => {
@@ -43,22 +44,28 @@ describe('resolveOptions', () => {
   it('restricts algorithms to the key family', () => {
     expect(() => resolveOptions({ ...base, algorithms: ['none' as never] }, {})).toThrow(/"none" is never allowed/);
     expect(() => resolveOptions({ ...base, algorithms: ['HS256'] }, {})).toThrow(/without `secret`/);
-    expect(() => resolveOptions({ ...base, secret: 's', algorithms: ['RS256'] }, {})).toThrow(/with `secret`/);
+    expect(() => resolveOptions({ ...base, secret: SECRET, algorithms: ['RS256'] }, {})).toThrow(/with `secret`/);
     expect(() => resolveOptions({ ...base, algorithms: [] }, {})).toThrow(/non-empty/);
     expect(resolveOptions({ ...base, algorithms: ['ES256', 'ES256'] }, {}).algorithms).toEqual(['ES256']);
   });
 
   it('uses HS256/384/512 and the base URL verbatim as issuer with a secret', () => {
-    const resolved = resolveOptions({ issuerBaseURL: 'https://t.example.com/', audience: 'a', secret: 'k' }, {});
+    const resolved = resolveOptions({ issuerBaseURL: 'https://t.example.com/', audience: 'a', secret: SECRET }, {});
     expect(resolved.algorithms).toEqual(['HS256', 'HS384', 'HS512']);
     expect(resolved.issuer).toBe('https://t.example.com/');
-    expect(resolved.secret).toEqual(new TextEncoder().encode('k'));
-    expect(resolveOptions({ audience: 'a', issuer: 'iss' }, { SECRET: 'k' }).secret).toBeDefined();
+    expect(resolved.secret).toEqual(new TextEncoder().encode(SECRET));
+    expect(resolveOptions({ audience: 'a', issuer: 'iss' }, { SECRET }).secret).toBeDefined();
   });
 
   it('refuses a secret without issuer, or with a JWKS', () => {
-    expect(() => resolveOptions({ audience: 'a', secret: 'k' }, {})).toThrow(/with `secret`, set `issuer`/);
-    expect(() => resolveOptions({ ...base, secret: 'k', jwksUri: 'https://j' }, {})).toThrow(/cannot be combined/);
+    expect(() => resolveOptions({ audience: 'a', secret: SECRET }, {})).toThrow(/with `secret`, set `issuer`/);
+    expect(() => resolveOptions({ ...base, secret: SECRET, jwksUri: 'https://j' }, {})).toThrow(/cannot be combined/);
+  });
+
+  it('refuses a secret shorter than 32 bytes (RFC 7518 §3.2)', () => {
+    expect(() => resolveOptions({ ...base, secret: 'short' }, {})).toThrow(/at least 32 bytes/);
+    expect(() => resolveOptions({ ...base, secret: new Uint8Array(31) }, {})).toThrow(/at least 32 bytes/);
+    expect(resolveOptions({ ...base, secret: new Uint8Array(32) }, {}).secret).toHaveLength(32);
   });
 
   it.each([

@@ -162,6 +162,19 @@ describe('createVerifier: refusing tokens (401 invalid_token)', () => {
     await expectRejection(verifier.verify(token), 401, /malformed token|algorithm not allowed/);
   });
 
+  it('refuses every spelling of a valid token but the canonical one', async () => {
+    const token = await issuer.mint();
+    await expect(verifier.verify(token)).resolves.toBeDefined();
+    const signature = token.split('.')[2] as string;
+    const last = signature.at(-1) as string;
+    // RS256 signatures are 256 bytes: the last base64url character carries 4 unused bits.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const strayBits = alphabet[alphabet.indexOf(last) | 1] as string;
+    for (const variant of [`${token}==`, `${token}=`, `${token.slice(0, -1)}${strayBits}`, token.replace('.', '.\n'), ` ${token}`]) {
+      await expectRejection(verifier.verify(variant), 401, 'malformed token');
+    }
+  });
+
   it('refuses a token over 16 KB as invalid_request', async () => {
     await expectRejection(verifier.verify('a'.repeat(16 * 1024 + 1)), 400, 'token too large');
   });
@@ -252,7 +265,7 @@ describe('createVerifier: symmetric secret', () => {
   });
 
   it('refuses asymmetric tokens and wrong secrets', async () => {
-    const verifier = createVerifier({ issuer: hsIssuer.issuer, audience: AUDIENCE, secret: 'another-secret' });
+    const verifier = createVerifier({ issuer: hsIssuer.issuer, audience: AUDIENCE, secret: 'another-shared-secret-of-32-bytes!' });
     await expectRejection(verifier.verify(await hsIssuer.mint({}, { alg: 'HS256' })), 401, 'signature verification failed');
     await expectRejection(verifier.verify(await hsIssuer.mint()), 401, 'algorithm not allowed');
   });
@@ -377,9 +390,12 @@ describe('createVerifier: key set lifecycle', () => {
       await verifier.verify(token);
       healthy = false;
       await sleep(150);
+      // The refresh runs in the background: the request does not wait for the failing issuer.
       await expect(verifier.verify(token)).resolves.toBeDefined();
-      expect(events).toEqual(['fetched', 'fetch_failed:true', 'serving_stale']);
+      await sleep(100);
+      expect(events).toEqual(['fetched', 'serving_stale', 'fetch_failed:true']);
       expect(stub.hits.get('/jwks')).toBe(2);
+      await expect(verifier.verify(token)).resolves.toBeDefined();
       const unknown = await issuer.mint({}, { foreignKey: true });
       await expectRejection(verifier.verify(unknown), 401, 'no matching signing key');
     } finally {
@@ -451,13 +467,14 @@ describe('createVerifier: verified-token cache', () => {
     await expect(verifier.verify(valid)).resolves.toBeDefined();
   });
 
-  it('keeps entries no longer than the key set cacheMaxAge', async () => {
+  it('keeps entries no longer than the key set cacheMaxAge, and refreshes the key set in the background', async () => {
     const verifier = verifierFor({ jwks: { cacheMaxAge: 0.1 } });
     const token = await issuer.mint();
     const first = await verifier.verify(token);
     await sleep(150);
     const second = await verifier.verify(token);
     expect(second).not.toBe(first);
+    await sleep(100);
     expect(issuer.requestCounts.jwks).toBe(2);
   });
 

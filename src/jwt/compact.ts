@@ -38,6 +38,26 @@ export function decodeBase64url(input: string): Buffer | undefined {
   return Buffer.from(data, 'base64');
 }
 
+const BASE64URL_PART = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * True when `token` is in the one canonical compact form RFC 7515 §2 defines: three parts of
+ * unpadded base64url without whitespace, whose last character carries no stray bits. jose
+ * (the reference for {@link parseCompact}) also accepts padded, whitespace-laden or
+ * non-canonical encodings of the same bytes; refusing them means a valid token has exactly
+ * one spelling, so nothing keyed on the token string (caches, deny-lists, logs) can be
+ * sidestepped by re-encoding it.
+ */
+export function isCanonicalCompact(token: string): boolean {
+  const parts = token.split('.');
+  if (parts.length !== 3) return false;
+  for (const part of parts) {
+    if (!BASE64URL_PART.test(part) || part.length % 4 === 1) return false;
+    if (Buffer.from(part, 'base64url').toString('base64url') !== part) return false;
+  }
+  return true;
+}
+
 /** True for a plain JSON object (not an array, not null). */
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Object.prototype.toString.call(value) !== '[object Object]') return false;

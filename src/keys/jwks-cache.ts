@@ -1,5 +1,5 @@
 /**
- * The JWKS cache: one shared fetch at a time, a refresh after `cacheMaxAge`, a refetch on an
+ * The JWKS cache: one shared fetch at a time, a background refresh after `cacheMaxAge`, a refetch on an
  * unknown `kid` at most once per `cooldown`, and stale-if-error (a failed refresh keeps the
  * last good key set). Key selection and import are jose's `createLocalJWKSet`, so a JWK's
  * own `alg`, `use`, `key_ops`, `kty` and `crv` must agree with the token.
@@ -100,7 +100,9 @@ export class JwksCache {
       await this.refresh();
       if (this.current === undefined) throw this.unavailable();
     } else if (this.now() - this.current.fetchedAt >= this.settings.cacheMaxAge * 1000 && this.mayFetch(this.settings.cacheMaxAge)) {
-      await this.refresh();
+      // Stale-while-revalidate: the refresh runs in the background and this request goes on
+      // with the keys it has, so a slow or hanging issuer never delays verification.
+      void this.refresh();
     }
     const keySet = this.current as LoadedKeySet;
     this.reportStale(keySet);
