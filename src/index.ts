@@ -28,6 +28,17 @@ export {
   type InsufficientScopeErrorOptions,
   type ServiceUnavailableErrorOptions,
 } from './errors.js';
+export {
+  createTokenClient,
+  TokenRequestError,
+  type TokenClient,
+  type TokenClientOptions,
+  type GetTokenOptions,
+  type TokenRequestErrorCode,
+  type TokenRequestErrorInit,
+  type TokenEndpointAuthMethod,
+  type ClientAssertionAlgorithm,
+} from './client/index.js';
 export type { RequireM2MOptions, VerifierOptions, JwksOptions, TokenCacheOptions, Algorithm } from './options.js';
 export type { TokenLocation } from './bearer.js';
 export type { KeySetEvent } from './keys/events.js';

@@ -1,0 +1,73 @@
+/**
+ * Locating the token endpoint from the issuer's metadata (OpenID Connect Discovery, then
+ * RFC 8414), with the conventional `{issuerBaseURL}/oauth/token` as the fallback.
+ *
+ * @module
+ */
+import { discoveryUrls } from '../keys/discovery.js';
+import { isRetryableStatus, parseRetryAfter } from './retry.js';
+import { exchange, TransportError } from './http.js';
+
+/** Result of one discovery run. */
+export type DiscoveryOutcome =
+  /** A metadata document named the token endpoint. */
+  | { kind: 'found'; tokenEndpoint: string }
+  /** Every document answered, and none names a token endpoint: use the fallback from now on. */
+  | { kind: 'absent'; tokenEndpoint: string }
+  /** A document could not be read for a reason that may pass (network, timeout, 5xx, 429): try again later. */
+  | { kind: 'transient'; error: 'network_error' | 'timeout' | 'invalid_response'; status?: number; retryAfter?: number; cause?: unknown };
+
+/** `{issuerBaseURL}/oauth/token`, the Auth0 convention, used when the issuer publishes no metadata. */
+export function fallbackTokenEndpoint(issuerBaseURL: string): string {
+  return `${issuerBaseURL.replace(/\/+$/, '')}/oauth/token`;
+}
+
+/** Fetches the issuer's metadata and reads `token_endpoint`. Never throws. */
+export async function discoverTokenEndpoint(issuerBaseURL: string, timeout: number): Promise<DiscoveryOutcome> {
+  let transient: DiscoveryOutcome | undefined;
+  for (const url of discoveryUrls(issuerBaseURL)) {
+    let response;
+    try {
+      response = await exchange(url, { headers: { accept: 'application/json' } }, timeout);
+    } catch (error) {
+      const kind = error instanceof TransportError ? error.kind : 'network_error';
+      transient ??= { kind: 'transient', error: kind, cause: error };
+      continue;
+    }
+    if (response.status === 200) {
+      const tokenEndpoint = readTokenEndpoint(response.body, new URL(issuerBaseURL).protocol);
+      if (tokenEndpoint !== undefined) return { kind: 'found', tokenEndpoint };
+    } else if (isRetryableStatus(response.status)) {
+      const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
+      transient ??= {
+        kind: 'transient',
+        error: 'invalid_response',
+        status: response.status,
+        ...(retryAfter !== undefined && { retryAfter }),
+      };
+    }
+  }
+  return transient ?? { kind: 'absent', tokenEndpoint: fallbackTokenEndpoint(issuerBaseURL) };
+}
+
+function readTokenEndpoint(body: string | undefined, baseProtocol: string): string | undefined {
+  if (body === undefined) return undefined;
+  let document: unknown;
+  try {
+    document = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (document === null || typeof document !== 'object') return undefined;
+  const value = (document as Record<string, unknown>).token_endpoint;
+  if (typeof value !== 'string') return undefined;
+  try {
+    const url = new URL(value);
+    // An https issuer pointing credentials at a plain-http endpoint is a downgrade: ignore it.
+    const allowed = baseProtocol === 'https:' ? url.protocol === 'https:' : url.protocol === 'https:' || url.protocol === 'http:';
+    // Verbatim: a private_key_jwt assertion's aud must match the server's own spelling.
+    return allowed ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
