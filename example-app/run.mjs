@@ -1,0 +1,248 @@
+// The end-to-end example: an authorization server, an orders API and a worker, all on
+// 127.0.0.1, walking through what M2M authorization allows and refuses.
+//
+//   npm run example              narrated scenario; exits 0 when every step behaves as expected
+//   npm run example -- --serve   keeps the servers up and prints curl commands to try (Ctrl+C stops)
+//
+// The other modules import the compiled package from ../dist (Node 20 cannot import the
+// TypeScript sources), so this script builds it first when dist/ is missing or stale, and
+// loads them only afterwards, with dynamic import().
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const serve = process.argv.includes('--serve');
+
+ensureBuilt();
+
+const { ORDERS_API, startAuthorizationServer } = await import('./authorization-server.mjs');
+const { startOrdersApi } = await import('./orders-api.mjs');
+const { createWorker, tokenRequestAsCurl } = await import('./worker.mjs');
+const { TokenRequestError } = await import('../dist/index.js');
+
+const { issuer, secrets } = await startAuthorizationServer();
+let api;
+try {
+  api = await startOrdersApi({ issuerBaseURL: issuer.issuerBaseURL, audience: ORDERS_API });
+} catch (error) {
+  await issuer.close();
+  throw error;
+}
+const shutdown = () => Promise.all([api.close(), issuer.close()]);
+
+if (serve) {
+  printServeInstructions();
+  process.once('SIGINT', () => {
+    console.log('\nStopping…');
+    shutdown().then(() => process.exit(0));
+  });
+} else {
+  let failures;
+  try {
+    failures = await scenario();
+  } catch (error) {
+    console.error('\nThe example crashed:', error);
+    failures = 1;
+  } finally {
+    await shutdown();
+  }
+  console.log(failures === 0 ? '\nAll steps behaved as expected.' : `\n${failures} step(s) did NOT behave as expected.`);
+  process.exitCode = failures === 0 ? 0 : 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** The narrated walk-through. Returns the number of steps whose outcome was not the expected one. */
+async function scenario() {
+  let failures = 0;
+  let number = 0;
+  const step = async (title, expected, run) => {
+    console.log(`\n${++number}. ${title}`);
+    const outcome = await run();
+    const ok = outcome === expected;
+    if (!ok) failures++;
+    console.log(`   ${ok ? '✓' : '✗'} expected ${expected}${ok ? '' : `, got ${outcome}`}`);
+  };
+
+  console.log('express-m2m example: an authorization server, an orders API and a worker on 127.0.0.1\n');
+  console.log(`  authorization server  ${issuer.issuerBaseURL}  (createTestIssuer; clients: orders-worker, billing-service, intruder)`);
+  console.log(`  orders API            ${api.url}  (Express + requireM2M, audience ${ORDERS_API})`);
+
+  const workerConfig = {
+    issuerBaseURL: issuer.issuerBaseURL,
+    tokenEndpoint: issuer.tokenEndpoint,
+    clientId: 'orders-worker',
+    clientSecret: secrets['orders-worker'],
+    audience: ORDERS_API,
+    scope: 'read:orders',
+  };
+  const worker = createWorker(workerConfig);
+
+  await step('The worker requests an access token (client-credentials grant). The same request with curl:', 200, async () => {
+    console.log(indent(tokenRequestAsCurl(workerConfig), 5));
+    const token = await worker.getToken();
+    const claims = decodeClaims(token);
+    console.log(`   ← 200 access_token ${abbreviate(token)} (sub ${claims.sub}, scope "${claims.scope}", expires in ${claims.exp - claims.iat} s)`);
+    return 200;
+  });
+
+  await step('GET /orders with the token: the route wants read:orders (or admin:orders)', 200, () =>
+    show('GET', '/orders', (url) => worker.fetch(url), 'worker.fetch adds Authorization: Bearer <token>'),
+  );
+
+  await step('POST /orders with the same token: the route wants create:orders, which orders-worker lacks', 403, () =>
+    show('POST', '/orders', (url) => worker.fetch(url, jsonBody({ item: 'espresso cups' })), 'Bearer <token>'),
+  );
+
+  await step('GET /orders without any token', 401, () => show('GET', '/orders', (url) => fetch(url), 'no Authorization header'));
+
+  await step('GET /orders with a forged token (right claims, signed with a key the issuer never published)', 401, async () => {
+    const forged = await issuer.mint({}, { audience: ORDERS_API, scope: 'read:orders', clientId: 'orders-worker', foreignKey: true });
+    return show('GET', '/orders', (url) => fetch(url, { headers: { authorization: `Bearer ${forged}` } }), 'Bearer <forged token>');
+  });
+
+  await step('intruder (a registered client, not authorized for this API) requests a token', 'refused', async () => {
+    const intruder = createWorker({ ...workerConfig, clientId: 'intruder', clientSecret: secrets.intruder, scope: undefined });
+    console.log(`   → POST ${issuer.tokenEndpoint} (client_id=intruder, audience=${ORDERS_API})`);
+    try {
+      await intruder.getToken();
+      console.log('   ← 200 a token was issued');
+      return 'issued';
+    } catch (error) {
+      if (!(error instanceof TokenRequestError)) throw error;
+      console.log(`   ← ${error.status} ${error.error}: ${error.error_description}`);
+      return 'refused';
+    }
+  });
+
+  await step('GET /orders again: the worker reuses its cached token', 'cached', async () => {
+    const tokenRequests = issuer.requestCounts.token;
+    const status = await show('GET', '/orders', (url) => worker.fetch(url), 'Bearer <the same token>');
+    const now = issuer.requestCounts.token;
+    console.log(`   token requests served by the issuer: ${tokenRequests} before this call, ${now} after`);
+    return status === 200 && now === tokenRequests ? 'cached' : `status ${status}, ${now - tokenRequests} new token request(s)`;
+  });
+
+  const billing = createWorker({
+    ...workerConfig,
+    clientId: 'billing-service',
+    clientSecret: secrets['billing-service'],
+    scope: 'read:orders create:orders',
+  });
+  await step('billing-service (granted create:orders) creates an order', 201, () =>
+    show('POST', '/orders', (url) => billing.fetch(url, jsonBody({ item: 'espresso cups' })), 'Bearer <billing-service token>'),
+  );
+
+  await step('orders-worker calls the refund route, which requireClient reserves for billing-service', 403, () =>
+    show('POST', '/orders/o-1001/refund', (url) => worker.fetch(url, { method: 'POST' }), 'Bearer <orders-worker token>'),
+  );
+
+  return failures;
+}
+
+/** Sends one request to the API and prints it and its answer briefly. Returns the status. */
+async function show(method, path, send, note) {
+  const url = `${api.url}${path}`;
+  console.log(`   → ${method} ${path}  (${note})`);
+  const res = await send(url);
+  const body = await res.text();
+  console.log(`   ← ${res.status} ${truncate(body, 110)}`);
+  const challenge = res.headers.get('www-authenticate');
+  if (challenge !== null) console.log(`     WWW-Authenticate: ${challenge}`);
+  return res.status;
+}
+
+function printServeInstructions() {
+  const curl = (clientId, scope) =>
+    tokenRequestAsCurl(
+      { tokenEndpoint: issuer.tokenEndpoint, clientId, clientSecret: secrets[clientId], audience: ORDERS_API, scope },
+      { maskSecret: false },
+    );
+  const extract = `node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token'`;
+  console.log(`express-m2m example servers are up (Ctrl+C stops them):
+
+  authorization server  ${issuer.issuerBaseURL}   discovery: ${issuer.issuerBaseURL}/.well-known/openid-configuration
+  orders API            ${api.url}   audience: ${ORDERS_API}
+
+Client secrets (fresh for this run):
+${Object.entries(secrets)
+  .map(([clientId, secret]) => `  ${clientId.padEnd(16)} ${secret}`)
+  .join('\n')}
+
+1. Get a token for orders-worker and keep it in $TOKEN:
+
+TOKEN=$(${curl('orders-worker', 'read:orders')} | ${extract})
+
+2. Call the API with it:
+
+curl -i ${api.url}/orders -H "Authorization: Bearer $TOKEN"
+
+3. A route that needs create:orders (403), and one without a token (401):
+
+curl -i -X POST ${api.url}/orders -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"item":"tea"}'
+curl -i ${api.url}/orders
+
+4. billing-service may create orders:
+
+BILLING=$(${curl('billing-service', 'read:orders create:orders')} | ${extract})
+curl -i -X POST ${api.url}/orders -H "Authorization: Bearer $BILLING" -H 'content-type: application/json' -d '{"item":"tea"}'
+
+5. intruder is refused by the authorization server:
+
+${curl('intruder')}
+`);
+}
+
+/** Builds dist/ with the TypeScript compiler unless it is newer than every source file. */
+function ensureBuilt() {
+  const outputs = ['dist/index.js', 'dist/testing/index.js', 'dist/client/index.js'].map((file) => join(root, file));
+  const inputs = [...listFiles(join(root, 'src')), ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((file) => join(root, file))];
+  const newestInput = Math.max(...inputs.map(mtime));
+  const oldestOutput = Math.min(...outputs.map((file) => (existsSync(file) ? mtime(file) : 0)));
+  if (oldestOutput > newestInput) return;
+  console.log('Building express-m2m into dist/ (first run, or the sources changed)…');
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error('The build failed; see the compiler output above.');
+    process.exit(1);
+  }
+}
+
+function listFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
+}
+
+function mtime(file) {
+  return statSync(file).mtimeMs;
+}
+
+function jsonBody(value) {
+  return { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) };
+}
+
+/** The claims of a JWT, for display only (the API verifies; the caller just reads). */
+function decodeClaims(token) {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+}
+
+/** Shows that a token arrived without printing it: tokens are credentials, even in a demo. */
+function abbreviate(token) {
+  return `<${token.length} characters, header ${token.split('.')[0].slice(0, 8)}…>`;
+}
+
+function truncate(text, max) {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function indent(text, spaces) {
+  return text
+    .split('\n')
+    .map((line) => ' '.repeat(spaces) + line)
+    .join('\n');
+}
