@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { readBoundedBody } from '../bounded-body.js';
 
 /** Largest token-endpoint or discovery response read, in bytes. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -45,30 +46,13 @@ export async function exchange(url: string, init: RequestInit, timeout: number):
   } catch (error) {
     throw transportError(signal, origin, error);
   }
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > MAX_RESPONSE_BYTES) {
-    await response.body?.cancel().catch(() => undefined);
-    return { status: response.status, headers: response.headers, body: undefined };
-  }
-  if (response.body === null) return { status: response.status, headers: response.headers, body: '' };
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+  let body: string | undefined;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > MAX_RESPONSE_BYTES) {
-        await reader.cancel().catch(() => undefined);
-        return { status: response.status, headers: response.headers, body: undefined };
-      }
-      chunks.push(value);
-    }
+    body = await readBoundedBody(response, MAX_RESPONSE_BYTES);
   } catch (error) {
     throw transportError(signal, origin, error);
   }
-  return { status: response.status, headers: response.headers, body: Buffer.concat(chunks, size).toString('utf8') };
+  return { status: response.status, headers: response.headers, body };
 }
 
 function transportError(signal: AbortSignal, origin: string, cause: unknown): TransportError {

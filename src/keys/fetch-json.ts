@@ -6,6 +6,8 @@
  * @module
  */
 
+import { readBoundedBody } from '../bounded-body.js';
+
 /** Why a discovery or key-set fetch failed. The message never includes response content. */
 export class KeyFetchError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -55,41 +57,19 @@ export async function fetchJson(url: string, limits: FetchLimits): Promise<unkno
       await discard(response);
       throw new KeyFetchError(`${target.origin} answered HTTP ${response.status}`);
     }
-    const text = await readCapped(response, limits.maxBytes, signal, target.origin);
+    let text: string | undefined;
+    try {
+      text = await readBoundedBody(response, limits.maxBytes);
+    } catch (error) {
+      throw new KeyFetchError(signal.aborted ? `request to ${target.origin} timed out` : `reading the response of ${target.origin} failed`, { cause: error });
+    }
+    if (text === undefined) throw new KeyFetchError(`${target.origin} sent a response larger than ${limits.maxBytes} bytes`);
     try {
       return JSON.parse(text) as unknown;
     } catch {
       throw new KeyFetchError(`${target.origin} sent invalid JSON`);
     }
   }
-}
-
-async function readCapped(response: Response, maxBytes: number, signal: AbortSignal, origin: string): Promise<string> {
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await discard(response);
-    throw new KeyFetchError(`${origin} sent a response larger than ${maxBytes} bytes`);
-  }
-  if (response.body === null) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new KeyFetchError(`${origin} sent a response larger than ${maxBytes} bytes`);
-      }
-      chunks.push(value);
-    }
-  } catch (error) {
-    if (error instanceof KeyFetchError) throw error;
-    throw new KeyFetchError(signal.aborted ? `request to ${origin} timed out` : `reading the response of ${origin} failed`, { cause: error });
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 async function discard(response: Response): Promise<void> {
