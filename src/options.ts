@@ -8,6 +8,7 @@
 import type { JWTPayload } from 'jose';
 import type { TokenLocation } from './bearer.js';
 import { DEFAULT_REALM, isQuotable } from './errors.js';
+import { httpUrlProblem } from './http-url.js';
 import type { KeySetEvent } from './keys/events.js';
 
 /** Asymmetric algorithms allowed by default. */
@@ -208,15 +209,8 @@ function optionalString(value: unknown, name: string): string | undefined {
 function optionalUrl(value: unknown, name: string, envName: string): string | undefined {
   const text = optionalString(value, name);
   if (text === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new TypeError(`${PREFIX} \`${name}\` (${envName}) is not a valid URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new TypeError(`${PREFIX} \`${name}\` (${envName}) must be an http(s) URL`);
-  }
+  const problem = httpUrlProblem(text);
+  if (problem !== undefined) throw new TypeError(`${PREFIX} \`${name}\` (${envName}) ${problem}`);
   return text;
 }
 

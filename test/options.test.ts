@@ -71,6 +71,7 @@ describe('resolveOptions', () => {
   it.each([
     [{ issuerBaseURL: 'not a url' }, /not a valid URL/],
     [{ issuerBaseURL: 'ftp://x' }, /http\(s\) URL/],
+    [{ issuerBaseURL: 'https://user:pass@tenant.example.com' }, /must not contain credentials/],
     [{ clockTolerance: -1 }, /clockTolerance/],
     [{ jwks: { timeout: 0 } }, /jwks.timeout/],
     [{ jwks: { maxBytes: 1.5 } }, /jwks.maxBytes/],

@@ -19,6 +19,7 @@ import { TokenRequestError, type TokenRequestErrorInit } from './errors.js';
 import { exchange, TransportError, type HttpResponse } from './http.js';
 import { Redactor } from './redact.js';
 import { backoffDelay, isRetryableStatus, MAX_RETRY_AFTER, parseRetryAfter, sleep } from './retry.js';
+import { httpUrlProblem } from '../http-url.js';
 
 /** Options of {@link createTokenClient}. Every duration is a number of seconds. */
 export interface TokenClientOptions {
@@ -498,19 +499,8 @@ function optionalString(value: unknown, name: string): string | undefined {
 function optionalUrl(value: unknown, name: string): string | undefined {
   const text = optionalString(value, name);
   if (text === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new TypeError(`express-m2m: createTokenClient: \`${name}\` must be an absolute http(s) URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new TypeError(`express-m2m: createTokenClient: \`${name}\` must be an absolute http(s) URL`);
-  }
-  // Credentials in the URL would travel in every request and show up in error messages.
-  if (url.username !== '' || url.password !== '') {
-    throw new TypeError(`express-m2m: createTokenClient: \`${name}\` must not contain credentials`);
-  }
+  const problem = httpUrlProblem(text);
+  if (problem !== undefined) throw new TypeError(`express-m2m: createTokenClient: \`${name}\` ${problem}`);
   return text;
 }
 
