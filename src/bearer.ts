@@ -13,7 +13,7 @@ export const MAX_TOKEN_LENGTH = 16 * 1024;
 
 /** The parts of a request a token may come from. */
 export interface BearerSources {
-  /** Every `Authorization` header of the request (Node's `req.headersDistinct.authorization`), or the joined value. */
+  /** The request's `Authorization` header, or every one of them when it was sent more than once. */
   authorization?: string | readonly string[] | undefined;
   /** Parsed query string (`req.query`). */
   query?: unknown;

@@ -231,14 +231,17 @@ export class Verifier implements TokenVerifier {
     }
     const organization = readOrganization(payload);
     // Cached results are shared between requests: freeze them so no handler can alter another's view.
-    return issue({
-      token,
-      header,
-      payload,
-      clientId,
-      scopes: readScopes(payload),
-      ...(organization !== undefined && { organization }),
-    });
+    return issue(
+      {
+        token,
+        header,
+        payload,
+        clientId,
+        scopes: readScopes(payload),
+        ...(organization !== undefined && { organization }),
+      },
+      this.realm,
+    );
   }
 
   private isM2M(payload: JWTPayload): boolean {
@@ -301,18 +304,24 @@ export class Verifier implements TokenVerifier {
   }
 }
 
-const issued = new WeakSet<object>();
+/** Every result a verifier produced, with that verifier's realm. */
+const issued = new WeakMap<object, string>();
 
-/** Marks a result as produced by a verifier, so guards can tell it from a `req.auth` set by anything else. */
-function issue(auth: M2MAuth): M2MAuth {
+/** Freezes a result and marks it as produced by a verifier, so guards can tell it from a `req.auth` set by anything else. */
+function issue(auth: M2MAuth, realm: string): M2MAuth {
   deepFreeze(auth);
-  issued.add(auth);
+  issued.set(auth, realm);
   return auth;
 }
 
 /** True when `auth` was produced by a verifier of this package. */
 export function isVerifiedAuth(auth: unknown): auth is M2MAuth {
   return typeof auth === 'object' && auth !== null && issued.has(auth);
+}
+
+/** The realm of the verifier that produced `auth`. */
+export function realmOfAuth(auth: M2MAuth): string | undefined {
+  return issued.get(auth);
 }
 
 /** Freezes a JSON-like value and everything in it; iterative, so a deeply nested claim cannot exhaust the stack. */

@@ -7,7 +7,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { JWTPayload } from 'jose';
 import { InsufficientScopeError, UnauthorizedError, type M2MError } from '../errors.js';
-import { isVerifiedAuth, type M2MAuth } from '../verifier.js';
+import { isVerifiedAuth, realmOfAuth, type M2MAuth } from '../verifier.js';
 import { realmOf } from './request.js';
 
 /** RFC 6749 §3.3 `scope-token`. */
@@ -25,28 +25,27 @@ export type JsonValue = string | number | boolean | null | readonly JsonValue[] 
  */
 export function requireScopes(...scopes: string[] | [readonly string[]]): RequestHandler {
   const required = scopeList('requireScopes', scopes);
-  return guard((auth, realm) =>
-    required.every((scope) => auth.scopes.includes(scope))
-      ? undefined
-      : new InsufficientScopeError('missing required scope', { realm, scope: required }),
+  return guard(
+    (auth) => required.every((scope) => auth.scopes.includes(scope)),
+    (realm) => new InsufficientScopeError('missing required scope', { realm, scope: required }),
   );
 }
 
 /** Requires at least one of `scopes` (strings, or one array). */
 export function requireAnyScope(...scopes: string[] | [readonly string[]]): RequestHandler {
   const accepted = scopeList('requireAnyScope', scopes);
-  return guard((auth, realm) =>
-    accepted.some((scope) => auth.scopes.includes(scope))
-      ? undefined
-      : new InsufficientScopeError('missing required scope', { realm, scope: accepted }),
+  return guard(
+    (auth) => accepted.some((scope) => auth.scopes.includes(scope)),
+    (realm) => new InsufficientScopeError('missing required scope', { realm, scope: accepted }),
   );
 }
 
 /** Only lets these calling applications (by `req.auth.clientId`) through; others get 403. */
 export function requireClient(...clientIds: string[] | [readonly string[]]): RequestHandler {
   const allowed = stringList('requireClient', clientIds);
-  return guard((auth, realm) =>
-    allowed.includes(auth.clientId) ? undefined : new InsufficientScopeError('client not allowed', { realm }),
+  return guard(
+    (auth) => allowed.includes(auth.clientId),
+    (realm) => new InsufficientScopeError('client not allowed', { realm }),
   );
 }
 
@@ -65,26 +64,31 @@ export function requireClaim(name: string, expected: JsonValue | ClaimPredicate)
           Array.isArray(value) && !Array.isArray(expected)
             ? value.some((item) => deepEqual(item, expected))
             : deepEqual(value, expected);
-  return guard((auth, realm) => {
-    let ok = false;
-    try {
-      ok = matches(Object.hasOwn(auth.payload, name) ? auth.payload[name] : undefined, auth.payload) === true;
-    } catch {
-      ok = false;
-    }
-    return ok ? undefined : new InsufficientScopeError('required claim not satisfied', { realm });
-  });
+  return guard(
+    (auth) => {
+      try {
+        return matches(Object.hasOwn(auth.payload, name) ? auth.payload[name] : undefined, auth.payload) === true;
+      } catch {
+        return false;
+      }
+    },
+    (realm) => new InsufficientScopeError('required claim not satisfied', { realm }),
+  );
 }
 
-function guard(check: (auth: M2MAuth, realm: string | undefined) => M2MError | undefined): RequestHandler {
+/**
+ * A guard: `passes` decides, `refuse` builds the 403 (only when needed, with the realm of the
+ * `requireM2M` that verified the token). Without a verified `req.auth`, 401.
+ */
+function guard(passes: (auth: M2MAuth) => boolean, refuse: (realm: string | undefined) => M2MError): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction): void => {
-    const realm = realmOf(req);
     const { auth } = req;
     if (!isVerifiedAuth(auth)) {
-      next(new UnauthorizedError('authentication required', { realm }));
+      next(new UnauthorizedError('authentication required', { realm: realmOf(req) }));
       return;
     }
-    next(check(auth, realm));
+    if (passes(auth)) next();
+    else next(refuse(realmOfAuth(auth)));
   };
 }
 

@@ -43,12 +43,11 @@ export function requireM2M(options: RequireM2MOptions = {}): RequireM2MHandler {
   const { realm } = verifier;
 
   const handler = (req: Request, _res: Response, next: NextFunction): void => {
-    setRealm(req, realm);
     let token: string | undefined;
     try {
       token = extractBearerToken(
         {
-          authorization: req.headersDistinct?.authorization ?? req.headers.authorization,
+          authorization: authorizationHeaders(req),
           query: readsQuery ? req.query : undefined,
           body: readsBody ? req.body : undefined,
           contentType: readsBody ? req.headers['content-type'] : undefined,
@@ -61,8 +60,13 @@ export function requireM2M(options: RequireM2MOptions = {}): RequireM2MHandler {
       return;
     }
     if (token === undefined) {
-      if (authRequired) next(new UnauthorizedError('authentication required', { realm }));
-      else next();
+      if (authRequired) {
+        next(new UnauthorizedError('authentication required', { realm }));
+      } else {
+        // Guards after an optional requireM2M answer 401 with this realm.
+        setRealm(req, realm);
+        next();
+      }
       return;
     }
     let result: M2MAuth | KeyNeeded;
@@ -85,4 +89,25 @@ export function requireM2M(options: RequireM2MOptions = {}): RequireM2MHandler {
   };
 
   return Object.assign(handler, { verifier, ready: () => verifier.ready() });
+}
+
+const AUTHORIZATION = 'authorization';
+
+/**
+ * The request's `Authorization` header, or all of them when it was sent more than once: Node
+ * keeps only the first in `req.headers`, so repeats are counted in `rawHeaders` (cheaper than
+ * building `req.headersDistinct` for every request).
+ */
+function authorizationHeaders(req: Request): string | string[] | undefined {
+  const first = req.headers.authorization;
+  if (first === undefined) return undefined;
+  const raw = req.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (isAuthorization(raw[i] as string)) count++;
+  if (count <= 1) return first;
+  return raw.filter((_value, i) => i % 2 === 1 && isAuthorization(raw[i - 1] as string));
+}
+
+function isAuthorization(name: string): boolean {
+  return name.length === AUTHORIZATION.length && name.toLowerCase() === AUTHORIZATION;
 }
