@@ -1,0 +1,119 @@
+/**
+ * Child-process entry for one benchmark contender: an Express 5 app with `GET /orders`
+ * requiring a valid token with scope `read:orders` (no auth at all for `no-auth`), answering
+ * `{"ok":true}`. argv[2] is the contender id, argv[3] JSON `{ issuerBaseURL, issuer, jwksUri,
+ * audience }`. It listens on 127.0.0.1 port 0 and sends `{ type: 'listening', port }` over IPC;
+ * it exits on `{ type: 'shutdown' }` (so `--cpu-prof` can write its profile) or when the
+ * parent goes away.
+ *
+ * Every contender gets the same minimal error handler (status, `WWW-Authenticate`, small
+ * JSON); Express's default handler would print every error's stack to stderr, which would
+ * measure console I/O instead of token verification. express-m2m uses its own
+ * `m2mErrorHandler()` in front of it, as its users would.
+ */
+import express from 'express';
+
+const [contender, configJson] = process.argv.slice(2);
+const { issuerBaseURL, issuer, jwksUri, audience } = JSON.parse(configJson ?? '{}');
+const SCOPE = 'read:orders';
+
+process.on('disconnect', () => process.exit(0));
+
+const ok = (_req, res) => {
+  res.json({ ok: true });
+};
+
+/** Scope guard for the contenders that have none of their own. */
+const scopeGuard = (readPayload) => (req, res, next) => {
+  const scope = readPayload(req)?.scope;
+  if (typeof scope === 'string' && scope.split(' ').includes(SCOPE)) return next();
+  res.status(403).set('WWW-Authenticate', `Bearer realm="api", error="insufficient_scope", scope="${SCOPE}"`);
+  res.json({ error: 'insufficient_scope' });
+};
+
+/** The common last-resort error handler (see the header comment). */
+const errorHandler = (err, _req, res, _next) => {
+  const status = Number(err?.status ?? err?.statusCode);
+  const code = Number.isInteger(status) && status >= 400 && status < 600 ? status : 500;
+  if (err?.headers && typeof err.headers === 'object') res.set(err.headers);
+  res.status(code).json({ error: typeof err?.code === 'string' ? err.code : code >= 500 ? 'server_error' : 'error' });
+};
+
+async function build() {
+  const app = express();
+  switch (contender) {
+    case 'no-auth': {
+      app.get('/orders', ok);
+      break;
+    }
+    case 'express-m2m': {
+      const { requireM2M, requireScopes, m2mErrorHandler } = await import('../dist/index.js');
+      app.get('/orders', requireM2M({ issuerBaseURL, audience }), requireScopes(SCOPE), ok);
+      app.use(m2mErrorHandler());
+      break;
+    }
+    case 'express-oauth2-jwt-bearer': {
+      const { auth, requiredScopes } = await import('express-oauth2-jwt-bearer');
+      app.get('/orders', auth({ issuerBaseURL, audience }), requiredScopes(SCOPE), ok);
+      break;
+    }
+    case 'express-jwt': {
+      const { expressjwt } = await import('express-jwt');
+      const { default: jwksRsa } = await import('jwks-rsa');
+      const authenticate = expressjwt({
+        secret: jwksRsa.expressJwtSecret({ cache: true, rateLimit: true, jwksUri }),
+        algorithms: ['RS256'],
+        issuer,
+        audience,
+      });
+      app.get('/orders', authenticate, scopeGuard((req) => req.auth), ok);
+      break;
+    }
+    case 'jose': {
+      // The practical limit of a jose-based design: remote JWKS + jwtVerify + a scope check.
+      const { createRemoteJWKSet, jwtVerify } = await import('jose');
+      const keys = createRemoteJWKSet(new URL(jwksUri));
+      const verifyOptions = { issuer, audience, algorithms: ['RS256'], requiredClaims: ['exp'] };
+      const authenticate = (req, res, next) => {
+        const header = req.headers.authorization;
+        if (typeof header !== 'string' || !/^bearer /i.test(header)) {
+          res.status(401).set('WWW-Authenticate', 'Bearer realm="api"').json({ error: 'unauthorized' });
+          return;
+        }
+        jwtVerify(header.slice(7), keys, verifyOptions).then(
+          ({ payload }) => {
+            req.auth = payload;
+            next();
+          },
+          () => {
+            res.status(401).set('WWW-Authenticate', 'Bearer realm="api", error="invalid_token"').json({ error: 'invalid_token' });
+          },
+        );
+      };
+      app.get('/orders', authenticate, scopeGuard((req) => req.auth), ok);
+      break;
+    }
+    default:
+      throw new Error(`unknown contender ${contender}`);
+  }
+  app.use(errorHandler);
+  return app;
+}
+
+try {
+  const app = await build();
+  const server = app.listen(0, '127.0.0.1', () => {
+    process.send({ type: 'listening', port: server.address().port, pid: process.pid });
+  });
+  server.keepAliveTimeout = 60_000;
+  process.on('message', (message) => {
+    if (message?.type === 'shutdown') {
+      server.closeAllConnections?.();
+      server.close();
+      process.exit(0);
+    }
+  });
+} catch (error) {
+  process.send?.({ type: 'error', message: String(error?.stack ?? error) });
+  process.exit(1);
+}

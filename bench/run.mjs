@@ -1,0 +1,788 @@
+#!/usr/bin/env node
+/**
+ * The express-m2m benchmark (issue 4). See `node bench/run.mjs --help` and docs/BENCHMARKS.md.
+ *
+ * Layout: this process mints the tokens and drives autocannon; the issuer (discovery + JWKS,
+ * with fetch counters) and every contender app run in their own child processes on
+ * 127.0.0.1. Contenders are measured interleaved in rounds. The micro-benchmark and the
+ * memory check run in their own child processes afterwards. Every child is killed when this
+ * process exits, whatever the reason, and a watchdog bounds the total run time.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { CACHE_MAX, COOLDOWN, parseOptions, USAGE } from './lib/options.mjs';
+import { measureForeignCpu, processTicks, speedProbe, waitForQuiet } from './lib/cpu.mjs';
+import { installCleanup, runJob, startServer, stopChild } from './lib/proc.mjs';
+import { summarizeProfile } from './lib/profile.mjs';
+import { renderProfileReport, renderReport } from './lib/report.mjs';
+import { AUDIENCE, auth0Claims, clientId, createRsaKey, rs256Minter, unknownKid } from './lib/tokens.mjs';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const BENCH = join(ROOT, 'bench');
+const RESULTS = join(BENCH, 'results');
+const APP = join(BENCH, 'app.mjs');
+
+const log = (...args) => console.error('[bench]', ...args);
+/** This run's command line, with arguments that contain spaces quoted. */
+const commandLine = () =>
+  ['node bench/run.mjs', ...process.argv.slice(2).map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a))].join(' ');
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+class SanityError extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// Build, machine and package information
+// ---------------------------------------------------------------------------------------------
+
+function newestMtime(dir, suffix) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path, suffix));
+    else if (entry.name.endsWith(suffix)) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function build(skip) {
+  const distIndex = join(ROOT, 'dist', 'index.js');
+  if (skip) {
+    if (!existsSync(distIndex)) throw new SanityError('dist/index.js is missing; run without --skip-build');
+    if (newestMtime(join(ROOT, 'src'), '.ts') > statSync(distIndex).mtimeMs) log('warning: src/ changed after dist/index.js was built');
+    return 'skipped (--skip-build)';
+  }
+  log('building dist/ (tsc -p tsconfig.build.json)');
+  const started = performance.now();
+  try {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      stdio: ['ignore', 2, 2],
+    });
+  } catch {
+    // tsc still emits JavaScript on type errors (noEmitOnError is off); go on if dist exists.
+    if (!existsSync(distIndex)) throw new SanityError('tsc failed and dist/index.js does not exist');
+    log('warning: tsc reported errors; benchmarking the JavaScript it emitted anyway');
+    return `tsc reported errors (${Math.round(performance.now() - started)} ms); emitted output used`;
+  }
+  return `tsc -p tsconfig.build.json (${((performance.now() - started) / 1000).toFixed(1)} s)`;
+}
+
+function packageVersion(path) {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, path, 'package.json'), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
+}
+
+function git(args) {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function environment(buildNote) {
+  const cpus = os.cpus();
+  const packages = [
+    ['express-m2m', '.', 'this repository'],
+    ['express', 'node_modules/express'],
+    ['express-oauth2-jwt-bearer', 'node_modules/express-oauth2-jwt-bearer'],
+    ['jose (used by express-oauth2-jwt-bearer)', 'node_modules/express-oauth2-jwt-bearer/node_modules/jose'],
+    ['express-jwt', 'node_modules/express-jwt'],
+    ['jwks-rsa', 'node_modules/jwks-rsa'],
+    ['jose (used by jwks-rsa)', 'node_modules/jwks-rsa/node_modules/jose'],
+    ['jsonwebtoken (used by express-jwt)', 'node_modules/jsonwebtoken'],
+    ['jose (express-m2m, hand-written contender)', 'node_modules/jose'],
+    ['autocannon', 'node_modules/autocannon'],
+  ]
+    .map(([name, path, note]) => ({ name, version: packageVersion(path), note }))
+    .filter((p) => p.version !== undefined);
+  const dirty = git(['status', '--porcelain', '--', 'src']);
+  return {
+    date: new Date().toISOString(),
+    cpu: cpus[0]?.model?.trim() ?? 'unknown',
+    cores: cpus.length,
+    availableParallelism: os.availableParallelism?.() ?? cpus.length,
+    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    v8: process.versions.v8,
+    packages,
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    srcDirty: dirty === undefined ? undefined : dirty !== '',
+    build: buildNote,
+    loadavgStart: os.loadavg(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issuer and contenders
+// ---------------------------------------------------------------------------------------------
+
+async function startIssuerProcess(jwks) {
+  const { child, port } = await startServer(join(BENCH, 'issuer.mjs'), [JSON.stringify({ jwks })], { label: 'issuer' });
+  const base = `http://127.0.0.1:${port}`;
+  const control = async (method, path) => {
+    const response = await fetch(`${base}${path}`, { method });
+    if (!response.ok) throw new SanityError(`issuer control ${path}: HTTP ${response.status}`);
+    return response.json();
+  };
+  return {
+    child,
+    issuerBaseURL: base,
+    issuer: `${base}/`,
+    jwksUri: `${base}/.well-known/jwks.json`,
+    counts: () => control('GET', '/__counts'),
+    reset: () => control('POST', '/__reset'),
+    setDelay: (ms) => control('POST', `/__config?delay=${ms}`),
+  };
+}
+
+/** Discovery and JWKS fetch counts from the issuer's per-path counters. */
+function fetchCounts(counts) {
+  let discovery = 0;
+  let jwks = 0;
+  let other = 0;
+  for (const [path, n] of Object.entries(counts)) {
+    if (path === '/.well-known/jwks.json') jwks += n;
+    else if (path.startsWith('/.well-known/')) discovery += n;
+    else other += n;
+  }
+  return { discovery, jwks, other, paths: counts };
+}
+
+async function startContender(id, issuer, execArgv = []) {
+  const config = { issuerBaseURL: issuer.issuerBaseURL, issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: AUDIENCE };
+  const { child, port } = await startServer(APP, [id, JSON.stringify(config)], { execArgv, label: `contender ${id}` });
+  return { id, child, port };
+}
+
+/** One request with node:http; resolves the status code (or `error:CODE`). */
+function request(port, token, agent, timeoutMs = 30_000) {
+  return new Promise((resolve) => {
+    const headers = token === undefined ? {} : { authorization: `Bearer ${token}` };
+    const req = http.get({ host: '127.0.0.1', port, path: '/orders', headers, agent, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+      res.on('error', (error) => resolve(`error:${error.code ?? error.message}`));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (error) => resolve(`error:${error.code ?? error.message}`));
+  });
+}
+
+/** Checks each contender's answers before measuring it; returns the observed statuses. */
+async function precheck(contender, tokens) {
+  const agent = new http.Agent({ keepAlive: false });
+  const expected = contender.id === 'no-auth'
+    ? { valid: 200, none: 200, badSignature: 200, noScope: 200 }
+    : { valid: 200, none: 401, badSignature: 401, noScope: 403 };
+  const observed = {
+    valid: await request(contender.port, tokens.same, agent),
+    none: await request(contender.port, undefined, agent),
+    badSignature: await request(contender.port, tokens.badSignature, agent),
+    noScope: await request(contender.port, tokens.noScope, agent),
+  };
+  agent.destroy();
+  if (observed.valid !== 200) throw new SanityError(`${contender.id} answered ${observed.valid} to a valid token`);
+  return { expected, observed };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host speed
+// ---------------------------------------------------------------------------------------------
+
+let bestSpeed = 0;
+/** This host's current speed relative to the best probe so far (0–1). */
+function hostSpeed() {
+  const speed = speedProbe(100);
+  bestSpeed = Math.max(bestSpeed, speed);
+  return speed / bestSpeed;
+}
+/** Establishes the reference speed: the best of several probes. */
+function calibrateHostSpeed() {
+  for (let i = 0; i < 10; i++) hostSpeed();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generation
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One autocannon run. `token` sends the same Authorization header on every request;
+ * `nextToken` is called for every request (autocannon's setupRequest), so the token changes
+ * on each one, across all connections.
+ */
+async function load(port, { connections, duration, amount, token, nextToken, pids = [] }) {
+  const options = { url: `http://127.0.0.1:${port}/orders`, connections, pipelining: 1, timeout: 10 };
+  if (amount !== undefined) options.amount = amount;
+  else options.duration = duration;
+  let built = 0;
+  if (nextToken !== undefined) {
+    options.requests = [
+      {
+        method: 'GET',
+        path: '/orders',
+        setupRequest: (req) => {
+          built++;
+          return { ...req, headers: { ...req.headers, authorization: `Bearer ${nextToken()}` } };
+        },
+      },
+    ];
+  } else if (token !== undefined) {
+    options.headers = { authorization: `Bearer ${token}` };
+  }
+  const cpu = measureForeignCpu([process.pid, ...pids]);
+  const appTicks = pids.length > 0 ? processTicks(pids[0]) : 0;
+  const started = performance.now();
+  const result = await autocannon(options);
+  const seconds = (performance.now() - started) / 1000;
+  const foreignCpu = cpu.stop();
+  // CPU time the app process was charged per request (µs). Stable across undisturbed rounds; time
+  // stolen by the host or a busy sibling core inflates it even when /proc shows no other process.
+  const appUs = pids.length > 0 ? (processTicks(pids[0]) - appTicks) * 10_000 : 0;
+  const statuses = {};
+  for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = count;
+  return {
+    rps: result.requests.total / (result.duration || seconds),
+    total: result.requests.total,
+    sent: result.requests.sent,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    status5xx: result['5xx'],
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statuses,
+    built,
+    seconds: result.duration || seconds,
+    foreignCpu,
+    cpuPerRequest: appUs > 0 && result.requests.total > 0 ? appUs / result.requests.total : null,
+  };
+}
+
+const SCENARIO_INFO = {
+  same: { title: '1. Same token on every request', expected: () => 200 },
+  hot: { title: '1b. Same token, after 10,000 other tokens', expected: () => 200 },
+  distinct: { title: '2. A new token on every request', expected: () => 200 },
+  badsig: { title: '3. Bad signature', expected: (id) => (id === 'no-auth' ? 200 : 401) },
+};
+
+function unexpected(run, expectedStatus) {
+  let n = run.errors + run.timeouts;
+  for (const [code, count] of Object.entries(run.statuses)) if (Number(code) !== expectedStatus) n += count;
+  return n;
+}
+
+/** Scenarios 1–3: fresh contender processes, warm-up, then interleaved rounds. */
+async function loadScenario(scenario, contenderIds, issuer, tokens, options, sanity) {
+  const info = SCENARIO_INFO[scenario];
+  const rotation = new Map(contenderIds.map((id) => [id, 0]));
+  const workload = (id) => {
+    if (scenario === 'same' || scenario === 'hot') return { token: tokens.same };
+    if (scenario === 'badsig') return { token: tokens.badSignature };
+    // Each contender walks the rotation from where its previous run stopped, so a token comes
+    // back only after `tokens.distinct.length` other tokens: with more tokens than cache.max,
+    // an LRU cache never hits.
+    return {
+      nextToken: () => {
+        const i = rotation.get(id);
+        rotation.set(id, i + 1);
+        return tokens.distinct[i % tokens.distinct.length];
+      },
+    };
+  };
+  const contenders = [];
+  const prechecks = {};
+  try {
+    for (const id of contenderIds) {
+      const contender = await startContender(id, issuer);
+      contenders.push(contender);
+      prechecks[id] = await precheck(contender, tokens);
+    }
+    if (scenario === 'hot') {
+      // Every app first sees cache.max distinct valid tokens (express-m2m's cache is then full),
+      // as a busy API with many callers would; then one hot token is measured.
+      const prefill = Math.min(CACHE_MAX, tokens.distinct.length);
+      for (const contender of contenders) {
+        log(`${scenario}: ${contender.id} receives ${prefill} distinct tokens first`);
+        let i = 0;
+        const run = await load(contender.port, { connections: options.connections, amount: prefill, nextToken: () => tokens.distinct[i++] });
+        if (run.non2xx + run.errors + run.timeouts > 0) sanity.push(`${info.title}: ${contender.id} refused ${run.non2xx} of the pre-fill tokens`);
+      }
+    }
+    if (options.warmup > 0) {
+      for (const contender of contenders) {
+        log(`${scenario}: warm-up ${contender.id} (${options.warmup} s)`);
+        await load(contender.port, { connections: options.connections, duration: options.warmup, ...workload(contender.id) });
+      }
+    }
+    const runs = Object.fromEntries(contenderIds.map((id) => [id, []]));
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const contender of contenders) {
+        const pids = [process.pid, contender.child.pid, issuer.child.pid];
+        // Repeat a disturbed run; keep the first undisturbed attempt, or else the least disturbed one.
+        let run;
+        const attempts = [];
+        for (let attempt = 1; ; attempt++) {
+          await sleep(250);
+          const quiet = options.quietWait > 0 ? await waitForQuiet(pids, { threshold: options.maxOtherCpu, maxWaitMs: options.quietWait * 1000 }) : undefined;
+          const before = hostSpeed();
+          const current = await load(contender.port, { connections: options.connections, duration: options.duration, pids: pids.slice(1), ...workload(contender.id) });
+          current.hostSpeed = Math.min(before, hostSpeed());
+          current.waitedMs = quiet?.waitedMs ?? 0;
+          attempts.push(current);
+          const busy = current.foreignCpu !== null && current.foreignCpu > options.maxOtherCpu;
+          const slow = current.hostSpeed < 1 - options.maxSlowdown;
+          if (!busy && !slow) {
+            run = current;
+            break;
+          }
+          if (attempt > options.retries) {
+            run = attempts.reduce((a, b) => (b.hostSpeed - (b.foreignCpu ?? 0) > a.hostSpeed - (a.foreignCpu ?? 0) ? b : a));
+            run.disturbed = true;
+            break;
+          }
+          log(
+            `${scenario} round ${round} ${contender.id}: ` +
+              (busy ? `other processes used ${Math.round(current.foreignCpu * 100)}% of the machine` : `host ran at ${Math.round(current.hostSpeed * 100)}% of its best speed`) +
+              '; repeating',
+          );
+        }
+        run.attempts = attempts.length;
+        run.round = round;
+        run.unexpected = unexpected(run, info.expected(contender.id));
+        runs[contender.id].push(run);
+        log(
+          `${scenario} round ${round}/${options.rounds} ${contender.id}: ${Math.round(run.rps)} req/s, ` +
+            `${run.cpuPerRequest === null ? '' : `${Math.round(run.cpuPerRequest)} µs CPU/req, `}` +
+            `p50 ${run.p50} ms, p99 ${run.p99} ms, statuses ${JSON.stringify(run.statuses)}` +
+            (run.errors + run.timeouts > 0 ? `, errors ${run.errors}, timeouts ${run.timeouts}` : ''),
+        );
+        // Sanity applies to every attempt, kept or not.
+        for (const attempt of attempts) {
+          const bad = unexpected(attempt, info.expected(contender.id));
+          if (scenario !== 'badsig' && bad > 0) {
+            sanity.push(`${info.title}: ${contender.id} answered ${bad} of ${attempt.total} requests with a valid token without a 2xx`);
+          }
+          if (scenario === 'badsig' && contender.id === 'express-m2m' && bad > 0) {
+            sanity.push(`${info.title}: express-m2m answered ${bad} requests with something other than 401`);
+          }
+          if (scenario === 'distinct' && attempt.built < attempt.sent) {
+            sanity.push(`${info.title}: ${contender.id}: only ${attempt.built} tokens built for ${attempt.sent} requests`);
+          }
+        }
+      }
+    }
+    return { scenario, title: info.title, runs, prechecks };
+  } finally {
+    await Promise.all(contenders.map((c) => stopChild(c.child)));
+  }
+}
+
+/** Scenario 4: a freshly started app receives `n` concurrent requests (distinct valid tokens). */
+async function coldStart(id, issuer, tokens, options) {
+  await issuer.reset();
+  await issuer.setDelay(options.coldDelay);
+  const contender = await startContender(id, issuer);
+  try {
+    const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+    const started = performance.now();
+    let first;
+    const statuses = await Promise.all(
+      Array.from({ length: options.cold }, (_, i) =>
+        request(contender.port, tokens.distinct[i % tokens.distinct.length], agent).then((status) => {
+          first ??= performance.now() - started;
+          return status;
+        }),
+      ),
+    );
+    const wallMs = performance.now() - started;
+    agent.destroy();
+    const histogram = {};
+    for (const status of statuses) histogram[status] = (histogram[status] ?? 0) + 1;
+    const counts = fetchCounts(await issuer.counts());
+    log(`cold ${id}: discovery ${counts.discovery}, JWKS ${counts.jwks}, statuses ${JSON.stringify(histogram)}, ${Math.round(wallMs)} ms`);
+    return { id, requests: options.cold, statuses: histogram, ...counts, firstMs: first, wallMs };
+  } finally {
+    await issuer.setDelay(0);
+    await stopChild(contender.child);
+  }
+}
+
+/** Scenario 5: after one valid request (initial fetches), `n` tokens with unknown, distinct kids. */
+async function kidFlood(id, issuer, tokens, options) {
+  await issuer.setDelay(0);
+  const contender = await startContender(id, issuer);
+  try {
+    const agent = new http.Agent({ keepAlive: false });
+    const warm = await request(contender.port, tokens.same, agent);
+    await issuer.reset();
+    let next = 0;
+    const run = await load(contender.port, {
+      connections: options.connections,
+      amount: tokens.flood.length,
+      nextToken: () => tokens.flood[next++ % tokens.flood.length],
+    });
+    const counts = fetchCounts(await issuer.counts());
+    const after = await request(contender.port, tokens.same, agent);
+    agent.destroy();
+    const allowed = 1 + Math.floor(run.seconds / COOLDOWN);
+    log(`flood ${id}: JWKS ${counts.jwks}, discovery ${counts.discovery}, statuses ${JSON.stringify(run.statuses)}, valid after: ${after}`);
+    return { id, requests: run.total, warm, after, allowed, ...counts, run };
+  } finally {
+    await stopChild(contender.child);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Budget
+// ---------------------------------------------------------------------------------------------
+
+const median = (values) => {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+function summarizeScenario(result) {
+  const rows = {};
+  for (const [id, runs] of Object.entries(result.runs)) {
+    const statuses = {};
+    for (const run of runs) for (const [code, n] of Object.entries(run.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+    rows[id] = {
+      rps: median(runs.map((r) => r.rps)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+      perRound: runs.map((r) => r.rps),
+      non2xx: runs.reduce((sum, r) => sum + r.non2xx, 0),
+      unexpected: runs.reduce((sum, r) => sum + r.unexpected, 0),
+      errors: runs.reduce((sum, r) => sum + r.errors + r.timeouts, 0),
+      total: runs.reduce((sum, r) => sum + r.total, 0),
+      tokensPerRun: median(runs.map((r) => r.built)),
+      foreignCpu: runs.some((r) => r.foreignCpu !== null) ? Math.max(...runs.map((r) => r.foreignCpu ?? 0)) : null,
+      repeated: runs.reduce((sum, r) => sum + (r.attempts ?? 1) - 1, 0),
+      disturbed: runs.filter((r) => r.disturbed).length,
+      hostSpeed: runs.some((r) => r.hostSpeed !== undefined) ? Math.min(...runs.map((r) => r.hostSpeed ?? 1)) : null,
+      statuses,
+    };
+  }
+  const base = rows['no-auth']?.rps;
+  const peer = rows['express-oauth2-jwt-bearer']?.rps;
+  for (const row of Object.values(rows)) {
+    row.vsNoAuth = base ? row.rps / base : NaN;
+    row.vsPeer = peer ? row.rps / peer : NaN;
+  }
+  return rows;
+}
+
+function memoryVerdict(memory) {
+  const at = (n) => memory.samples.find((s) => s.tokens === n);
+  const fill = at(2 * memory.cacheMax);
+  const last = memory.samples.at(-1);
+  if (fill === undefined || last === undefined || last.tokens < 3 * memory.cacheMax) {
+    return { evaluated: false, note: `needs at least ${3 * memory.cacheMax} tokens` };
+  }
+  const fillGrowth = fill.heapUsed - memory.baseline.heapUsed;
+  const finalGrowth = last.heapUsed - memory.baseline.heapUsed;
+  const limit = 1.25 * fillGrowth + 4 * 2 ** 20;
+  const cacheOk = last.cacheSize === null || last.cacheSize <= memory.cacheMax;
+  return { evaluated: true, fillGrowth, finalGrowth, limit, pass: finalGrowth <= limit && cacheOk, cacheOk };
+}
+
+function budget(summary, cold, flood, memories) {
+  const rows = [];
+  const add = (name, value, target, pass) => rows.push({ name, value, target, pass });
+  const ratio = (rows_, key) => rows_?.['express-m2m']?.[key];
+  if (summary.same) {
+    const a = ratio(summary.same, 'vsNoAuth');
+    const b = ratio(summary.same, 'vsPeer');
+    add('Same token: express-m2m ÷ no-auth', a, '≥ 0.90', Number.isFinite(a) ? a >= 0.9 : undefined);
+    add('Same token: express-m2m ÷ express-oauth2-jwt-bearer', b, '≥ 1.50', Number.isFinite(b) ? b >= 1.5 : undefined);
+  }
+  if (summary.hot) {
+    // Not a budget line of SPEC.md, but the same "reused token" promise in a busier state.
+    const a = ratio(summary.hot, 'vsNoAuth');
+    const b = ratio(summary.hot, 'vsPeer');
+    rows.push({ name: 'Same token, cache full: express-m2m ÷ no-auth', value: a, target: '(≥ 0.90)', pass: Number.isFinite(a) ? a >= 0.9 : undefined, info: true });
+    rows.push({ name: 'Same token, cache full: express-m2m ÷ express-oauth2-jwt-bearer', value: b, target: '(≥ 1.50)', pass: Number.isFinite(b) ? b >= 1.5 : undefined, info: true });
+  }
+  if (summary.distinct) {
+    const c = ratio(summary.distinct, 'vsPeer');
+    add('New token per request: express-m2m ÷ express-oauth2-jwt-bearer', c, '≥ 1.30', Number.isFinite(c) ? c >= 1.3 : undefined);
+  }
+  const coldM2M = cold?.find((c) => c.id === 'express-m2m');
+  if (coldM2M) {
+    add(`Cold start (${coldM2M.requests} concurrent): discovery fetches`, coldM2M.discovery, '= 1', coldM2M.discovery === 1);
+    add(`Cold start (${coldM2M.requests} concurrent): JWKS fetches`, coldM2M.jwks, '= 1', coldM2M.jwks === 1);
+    const ok = coldM2M.statuses[200] ?? 0;
+    add('Cold start: requests answered 200', ok, `= ${coldM2M.requests}`, ok === coldM2M.requests);
+  }
+  const floodM2M = flood?.find((f) => f.id === 'express-m2m');
+  if (floodM2M) {
+    add(
+      `Kid flood (${floodM2M.requests} tokens, ${floodM2M.run.seconds.toFixed(1)} s): JWKS fetches`,
+      floodM2M.jwks,
+      `≤ ${floodM2M.allowed} (1 per ${COOLDOWN} s cooldown window)`,
+      floodM2M.jwks <= floodM2M.allowed,
+    );
+    add('Kid flood: 5xx answers', floodM2M.run.status5xx, '= 0', floodM2M.run.status5xx === 0);
+    add('Kid flood: a valid token right after the flood', floodM2M.after, '= 200', floodM2M.after === 200);
+  }
+  for (const memory of memories ?? []) {
+    const verdict = memoryVerdict(memory);
+    if (!verdict.evaluated) continue;
+    add(
+      `Memory (${memory.alg}, ${memory.tokens.toLocaleString('en-US')} tokens): heap growth`,
+      verdict.finalGrowth,
+      `≤ 1.25 × growth at ${(2 * memory.cacheMax).toLocaleString('en-US')} tokens + 4 MiB = ${(verdict.limit / 2 ** 20).toFixed(1)} MiB`,
+      verdict.pass,
+    );
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+/** Mints every token the load scenarios need, signed with the published `key` (or a foreign one). */
+function mintTokens(options, issuer, key) {
+  const started = performance.now();
+  const foreign = createRsaKey('bench-foreign');
+  const mint = rs256Minter(key.privateKey, key.kid);
+  const forge = rs256Minter(foreign.privateKey, key.kid); // right kid, wrong key: bad signature
+  const now = Math.floor(Date.now() / 1000);
+  const claims = (n, extra) => auth0Claims({ issuer, client: clientId(n), now, ...extra });
+  const tokens = {
+    same: mint(claims(9_000_000)),
+    badSignature: forge(claims(9_000_001)),
+    noScope: mint(claims(9_000_002, { scope: 'write:other' })),
+    distinct: [],
+    flood: [],
+  };
+  const needDistinct = options.scenarios.some((s) => s === 'distinct' || s === 'hot' || s === 'cold');
+  if (needDistinct) for (let i = 0; i < Math.max(options.tokens, 1); i++) tokens.distinct.push(mint(claims(i)));
+  if (options.scenarios.includes('flood')) {
+    for (let i = 0; i < options.flood; i++) {
+      const kid = unknownKid(i);
+      tokens.flood.push(rs256Minter(foreign.privateKey, kid)(claims(8_000_000 + i)));
+    }
+  }
+  log(`minted ${tokens.distinct.length + tokens.flood.length + 3} RS256 tokens in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return tokens;
+}
+
+async function runProfile(options, issuer, tokens, env) {
+  const dir = join(RESULTS, 'profiles');
+  mkdirSync(dir, { recursive: true });
+  const profiles = [];
+  for (const scenario of options.scenarios) {
+    for (const id of options.contenders) {
+      const name = `${id}-${scenario}.cpuprofile`;
+      const execArgv = ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`];
+      const contender = await startContender(id, issuer, execArgv);
+      let run;
+      let requests = 4; // the pre-check
+      try {
+        await precheck(contender, tokens);
+        let i = 0;
+        if (scenario === 'hot') {
+          const amount = Math.min(CACHE_MAX, tokens.distinct.length);
+          requests += (await load(contender.port, { connections: options.connections, amount, nextToken: () => tokens.distinct[i++] })).total;
+        }
+        const work =
+          scenario === 'distinct' ? { nextToken: () => tokens.distinct[i++ % tokens.distinct.length] } : { token: tokens.same };
+        if (options.warmup > 0) {
+          const warm = await load(contender.port, { connections: options.connections, duration: options.warmup, ...work });
+          requests += warm.total;
+        }
+        log(`profile ${id} ${scenario}: ${options.duration} s under --cpu-prof`);
+        run = await load(contender.port, { connections: options.connections, duration: options.duration, ...work });
+        requests += run.total;
+      } finally {
+        await stopChild(contender.child);
+      }
+      const file = join(dir, name);
+      if (!existsSync(file)) throw new SanityError(`no profile written at ${file}`);
+      // The profile spans the whole process, so per-request figures divide by every request it served.
+      profiles.push({ id, scenario, file: relative(ROOT, file), run, requests, summary: summarizeProfile(file) });
+    }
+  }
+  return renderProfileReport({ env, options, profiles, command: commandLine() });
+}
+
+async function main() {
+  const options = parseOptions(process.argv.slice(2));
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  installCleanup();
+  const watchdog = setTimeout(() => {
+    console.error(`[bench] watchdog: still running after ${options.timeout} minutes; killing child processes`);
+    process.exit(3);
+  }, options.timeout * 60_000);
+  watchdog.unref();
+  mkdirSync(RESULTS, { recursive: true });
+  const startedAt = performance.now();
+
+  const buildNote = build(options.skipBuild);
+  const env = environment(buildNote);
+  const command = commandLine();
+  log(`mode ${options.mode}${options.profile ? ' (profile)' : ''}; contenders ${options.contenders.join(', ')}`);
+  if (options.scenarios.includes('distinct') && options.tokens <= CACHE_MAX && options.contenders.includes('express-m2m')) {
+    log(`warning: --tokens ${options.tokens} ≤ cache.max ${CACHE_MAX}: express-m2m will get cache hits in scenario 2`);
+  }
+
+  const sanity = [];
+  const data = { env, options, command, sanity, scenarios: {}, summary: {} };
+  const needHttp = options.parts.includes('http') && options.scenarios.length > 0;
+  let issuerProcess;
+  let tokens;
+  if (needHttp) {
+    calibrateHostSpeed();
+    // Tokens carry the issuer's URL, known once it listens: start it with the public key, then mint.
+    const key = createRsaKey('bench-key-1');
+    issuerProcess = await startIssuerProcess({ keys: [key.jwk] });
+    tokens = mintTokens(options, issuerProcess.issuer, key);
+  }
+
+  if (options.profile) {
+    if (!needHttp) throw new SanityError('--profile needs the http part and the same/distinct scenarios');
+    let report;
+    try {
+      report = await runProfile(options, issuerProcess, tokens, env);
+    } finally {
+      await stopChild(issuerProcess.child);
+    }
+    const out = options.out ?? join(RESULTS, 'profile.md');
+    writeFileSync(out, report);
+    console.log(report);
+    log(`profile report written to ${relative(ROOT, out)} (${Math.round((performance.now() - startedAt) / 1000)} s)`);
+    return 0;
+  }
+
+  try {
+    if (needHttp) {
+      for (const scenario of options.scenarios.filter((s) => s in SCENARIO_INFO)) {
+        const result = await loadScenario(scenario, options.contenders, issuerProcess, tokens, options, sanity);
+        data.scenarios[scenario] = result;
+        data.summary[scenario] = summarizeScenario(result);
+      }
+      if (options.scenarios.includes('cold')) {
+        data.cold = [];
+        for (const id of options.contenders.filter((c) => c !== 'no-auth')) data.cold.push(await coldStart(id, issuerProcess, tokens, options));
+      }
+      if (options.scenarios.includes('flood')) {
+        data.flood = [];
+        for (const id of options.contenders.filter((c) => c !== 'no-auth')) data.flood.push(await kidFlood(id, issuerProcess, tokens, options));
+      }
+    }
+  } finally {
+    if (issuerProcess) await stopChild(issuerProcess.child);
+  }
+
+  if (options.parts.includes('micro')) {
+    log('micro-benchmark');
+    const microOptions = {
+      seconds: options.microSeconds,
+      rounds: options.microRounds,
+      tokens: Math.max(options.tokens, CACHE_MAX + 2_000),
+      maxOtherCpu: options.maxOtherCpu,
+      retries: options.retries,
+      quietWait: Math.min(options.quietWait, 10),
+    };
+    data.micro = await runJob(join(BENCH, 'micro.mjs'), [JSON.stringify(microOptions)], {
+      label: 'micro-benchmark',
+      timeoutMs: 10 * 60_000,
+      onProgress: (text) => log(text),
+    });
+  }
+  if (options.parts.includes('memory')) {
+    data.memory = [];
+    for (const [alg, count] of [
+      ['HS256', options.memoryTokens],
+      ['RS256', options.memoryRsaTokens],
+    ]) {
+      if (count <= 0) continue;
+      log(`memory check: ${count.toLocaleString('en-US')} ${alg} tokens`);
+      data.memory.push(
+        await runJob(join(BENCH, 'memory.mjs'), [JSON.stringify({ alg, tokens: count })], {
+          execArgv: ['--expose-gc'],
+          label: `memory ${alg}`,
+          timeoutMs: 20 * 60_000,
+          onProgress: (text) => log(text),
+        }),
+      );
+    }
+  }
+
+  data.budget = budget(data.summary, data.cold, data.flood, data.memory);
+  data.memoryVerdicts = data.memory?.map(memoryVerdict);
+  data.elapsedSeconds = (performance.now() - startedAt) / 1000;
+  env.loadavgEnd = os.loadavg();
+  const report = renderReport(data);
+  const out = options.out ?? join(RESULTS, 'latest.md');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, report);
+  writeFileSync(out.replace(/\.md$/, '') + '.json', JSON.stringify(data, null, 2));
+  console.log(report);
+  log(`report written to ${relative(ROOT, out)} (${Math.round(data.elapsedSeconds)} s)`);
+  if (options.writeDocs) updateDocs(report);
+
+  if (sanity.length > 0) {
+    for (const line of sanity) log(`SANITY: ${line}`);
+    return 2;
+  }
+  if (options.check) {
+    const missed = data.budget.filter((row) => row.pass === false && !row.info);
+    const unknown = data.budget.filter((row) => row.pass === undefined && !row.info);
+    for (const row of unknown) log(`check: not evaluated: ${row.name}`);
+    if (missed.length > 0) {
+      for (const row of missed) log(`BUDGET MISSED: ${row.name}: ${typeof row.value === 'number' ? row.value.toFixed(2) : row.value} (budget ${row.target})`);
+      return 1;
+    }
+    log('check: every evaluated budget is met');
+  }
+  return 0;
+}
+
+const DOCS = join(ROOT, 'docs', 'BENCHMARKS.md');
+const START = '<!-- bench:results:start -->';
+const END = '<!-- bench:results:end -->';
+
+/** Replaces the generated block of docs/BENCHMARKS.md with this run's report. */
+function updateDocs(report) {
+  if (!existsSync(DOCS)) {
+    log('docs/BENCHMARKS.md not found; --write-docs skipped');
+    return;
+  }
+  const text = readFileSync(DOCS, 'utf8');
+  const start = text.indexOf(START);
+  const end = text.indexOf(END);
+  if (start < 0 || end < start) {
+    log(`docs/BENCHMARKS.md has no ${START} … ${END} block; --write-docs skipped`);
+    return;
+  }
+  const body = report.replace(/^# .*\n+/, ''); // the document has its own title
+  writeFileSync(DOCS, `${text.slice(0, start + START.length)}\n${body.trim()}\n${text.slice(end)}`);
+  log('docs/BENCHMARKS.md results block updated');
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`[bench] ${error instanceof SanityError ? 'error' : 'failed'}: ${error?.stack ?? error}`);
+    process.exit(2);
+  },
+);
