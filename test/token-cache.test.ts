@@ -38,3 +38,47 @@ describe('TokenCache', () => {
     expect(cache.size).toBe(0);
   });
 });
+
+describe('TokenCache recency', () => {
+  it('keeps the recently read entries through many evictions', () => {
+    const cache = new TokenCache<number>(3);
+    cache.set('hot', 0, 100);
+    for (let i = 0; i < 50; i++) {
+      expect(cache.get('hot', 0)).toBe(0);
+      cache.set(`cold-${i}`, i, 100);
+    }
+    expect(cache.size).toBe(3);
+    expect(cache.get('hot', 0)).toBe(0);
+    expect(cache.get('cold-49', 0)).toBe(49);
+    expect(cache.get('cold-48', 0)).toBe(48);
+    expect(cache.get('cold-47', 0)).toBeUndefined();
+  });
+
+  it('evicts in least-recently-used order after reads reorder the entries', () => {
+    const cache = new TokenCache<string>(3);
+    cache.set('a', 'a', 100);
+    cache.set('b', 'b', 100);
+    cache.set('c', 'c', 100);
+    cache.get('a', 0);
+    cache.get('b', 0);
+    cache.set('d', 'd', 100); // evicts c
+    cache.set('e', 'e', 100); // evicts a
+    expect([cache.get('a', 0), cache.get('b', 0), cache.get('c', 0), cache.get('d', 0), cache.get('e', 0)]).toEqual([
+      undefined,
+      'b',
+      undefined,
+      'd',
+      'e',
+    ]);
+  });
+
+  it('frees the slot of an expired entry when it is read', () => {
+    const cache = new TokenCache<number>(2);
+    cache.set('a', 1, 10);
+    cache.set('b', 2, 100);
+    expect(cache.get('a', 50)).toBeUndefined();
+    cache.set('c', 3, 100);
+    expect(cache.get('b', 50)).toBe(2);
+    expect(cache.get('c', 50)).toBe(3);
+  });
+});
