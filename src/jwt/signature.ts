@@ -91,22 +91,6 @@ export function verifySignature(alg: string, key: KeyObject, signingInput: Buffe
   }
 }
 
-/**
- * Verifies a JWS signature on libuv's thread pool (node:crypto's callback form), leaving the
- * event loop free while OpenSSL works.
- */
-export function verifySignatureAsync(alg: string, key: KeyObject, signingInput: Buffer, signature: Buffer): Promise<boolean> {
-  const binding = assertKeyFitsAlgorithm(alg, key);
-  if (binding.keyType === 'secret') return Promise.resolve(verifySignature(alg, key, signingInput, signature));
-  return new Promise((resolve) => {
-    try {
-      verify(binding.hash, signingInput, verifyKey(binding, key), signature, (error, valid) => resolve(error === null && valid));
-    } catch {
-      resolve(false);
-    }
-  });
-}
-
 function verifyKey(binding: AlgorithmBinding, key: KeyObject) {
   if (binding.keyType === 'ec') return { key, dsaEncoding: 'ieee-p1363' as const };
   if (binding.padding === undefined) return key;
