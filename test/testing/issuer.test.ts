@@ -214,16 +214,14 @@ describe('createTestIssuer (auth0 profile)', () => {
       expect(toIssuer.status).toBe(200);
     });
 
-    it.each([
-      ['signed with another key', { key: 'other' }],
+    type AssertionChange = { otherKey?: boolean; aud?: string; exp?: boolean; iss?: string };
+    it.each<[string, AssertionChange]>([
+      ['signed with another key', { otherKey: true }],
       ['for another audience', { aud: 'https://elsewhere.example.com' }],
       ['without exp', { exp: false }],
       ['with iss different from sub', { iss: 'someone-else' }],
-    ] as const)('rejects a client assertion %s', async (_name, overrides) => {
-      const token = await assertion('signer', {
-        ...overrides,
-        key: 'key' in overrides ? otherKey : clientKey,
-      } as Parameters<typeof assertion>[1]);
+    ])('rejects a client assertion %s', async (_name, { otherKey: useOtherKey, ...overrides }) => {
+      const token = await assertion('signer', { ...overrides, key: useOtherKey === true ? otherKey : clientKey });
       const res = await postToken(issuer, {
         grant_type: 'client_credentials',
         client_assertion_type: ASSERTION_TYPE,
