@@ -46,9 +46,11 @@ async function build() {
       app.get('/orders', ok);
       break;
     }
-    case 'express-m2m': {
+    case 'express-m2m':
+    case 'express-m2m-sync': {
       const { requireM2M, requireScopes, m2mErrorHandler } = await import('../dist/index.js');
-      app.get('/orders', requireM2M({ issuerBaseURL, audience }), requireScopes(SCOPE), ok);
+      const offloadSignatures = contender === 'express-m2m';
+      app.get('/orders', requireM2M({ issuerBaseURL, audience, offloadSignatures }), requireScopes(SCOPE), ok);
       app.use(m2mErrorHandler());
       break;
     }

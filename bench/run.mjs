@@ -476,11 +476,17 @@ function summarizeScenario(result) {
       statuses,
     };
   }
-  const base = rows['no-auth']?.rps;
-  const peer = rows['express-oauth2-jwt-bearer']?.rps;
+  const base = rows['no-auth'];
+  const peer = rows['express-oauth2-jwt-bearer'];
+  // Paired ratios: round i of a contender against round i of the reference, run back to back,
+  // so a change of the host's speed between rounds cancels out; the median of those is robust
+  // to one disturbed round.
+  const paired = (row, reference) => median(row.perRound.map((rps, i) => rps / reference.perRound[i]));
   for (const row of Object.values(rows)) {
-    row.vsNoAuth = base ? row.rps / base : NaN;
-    row.vsPeer = peer ? row.rps / peer : NaN;
+    row.vsNoAuth = base ? row.rps / base.rps : NaN;
+    row.vsPeer = peer ? row.rps / peer.rps : NaN;
+    row.pairedVsNoAuth = base ? paired(row, base) : NaN;
+    row.pairedVsPeer = peer ? paired(row, peer) : NaN;
   }
   return rows;
 }
@@ -502,24 +508,24 @@ function memoryVerdict(memory) {
 function budget(summary, cold, flood, memories) {
   const rows = [];
   const add = (name, value, target, pass) => rows.push({ name, value, target, pass });
-  const ratio = (rows_, key) => rows_?.['express-m2m']?.[key];
-  if (summary.same) {
-    const a = ratio(summary.same, 'vsNoAuth');
-    const b = ratio(summary.same, 'vsPeer');
-    add('Same token: express-m2m ÷ no-auth', a, '≥ 0.90', Number.isFinite(a) ? a >= 0.9 : undefined);
-    add('Same token: express-m2m ÷ express-oauth2-jwt-bearer', b, '≥ 1.50', Number.isFinite(b) ? b >= 1.5 : undefined);
-  }
-  if (summary.hot) {
-    // Not a budget line of SPEC.md, but the same "reused token" promise in a busier state.
-    const a = ratio(summary.hot, 'vsNoAuth');
-    const b = ratio(summary.hot, 'vsPeer');
-    rows.push({ name: 'Same token, cache full: express-m2m ÷ no-auth', value: a, target: '(≥ 0.90)', pass: Number.isFinite(a) ? a >= 0.9 : undefined, info: true });
-    rows.push({ name: 'Same token, cache full: express-m2m ÷ express-oauth2-jwt-bearer', value: b, target: '(≥ 1.50)', pass: Number.isFinite(b) ? b >= 1.5 : undefined, info: true });
-  }
-  if (summary.distinct) {
-    const c = ratio(summary.distinct, 'vsPeer');
-    add('New token per request: express-m2m ÷ express-oauth2-jwt-bearer', c, '≥ 1.30', Number.isFinite(c) ? c >= 1.3 : undefined);
-  }
+  // A throughput ratio passes only when both estimates meet it: the ratio of the medians and
+  // the median of the per-round (paired) ratios. Under host noise they differ by a few percent;
+  // a budget met by one and missed by the other is within the noise and counts as missed.
+  const ratioRow = (scenario, key, name, minimum, info = false) => {
+    const row = scenario?.['express-m2m'];
+    if (row === undefined) return;
+    const value = row[key];
+    const paired = row[key === 'vsNoAuth' ? 'pairedVsNoAuth' : 'pairedVsPeer'];
+    const lowest = Math.min(value, paired);
+    const pass = Number.isFinite(lowest) ? lowest >= minimum : undefined;
+    rows.push({ name, value, paired, target: info ? `(≥ ${minimum.toFixed(2)})` : `≥ ${minimum.toFixed(2)}`, pass, info });
+  };
+  ratioRow(summary.same, 'vsNoAuth', 'Same token: express-m2m ÷ no-auth', 0.9);
+  ratioRow(summary.same, 'vsPeer', 'Same token: express-m2m ÷ express-oauth2-jwt-bearer', 1.5);
+  // Not a budget line of SPEC.md, but the same "reused token" promise in a busier state.
+  ratioRow(summary.hot, 'vsNoAuth', 'Same token, cache full: express-m2m ÷ no-auth', 0.9, true);
+  ratioRow(summary.hot, 'vsPeer', 'Same token, cache full: express-m2m ÷ express-oauth2-jwt-bearer', 1.5, true);
+  ratioRow(summary.distinct, 'vsPeer', 'New token per request: express-m2m ÷ express-oauth2-jwt-bearer', 1.3);
   const coldM2M = cold?.find((c) => c.id === 'express-m2m');
   if (coldM2M) {
     add(`Cold start (${coldM2M.requests} concurrent): discovery fetches`, coldM2M.discovery, '= 1', coldM2M.discovery === 1);

@@ -25,7 +25,7 @@ import { JwksCache, KeySetUnavailableError, type VerificationKey } from './keys/
 import type { ClaimsSetOptions } from './jwt/claims-set.js';
 import type { ParsedCompact } from './jwt/compact.js';
 import { isCanonicalCompact } from './jwt/compact.js';
-import { parseJwt, verifyParsedJwt } from './jwt/verify.js';
+import { parseJwt, verifyParsedJwt, verifyParsedJwtOffThread, type VerifiedJwt } from './jwt/verify.js';
 import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
 import { TokenCache } from './token-cache.js';
 
@@ -79,20 +79,17 @@ export function createVerifier(options: VerifierOptions = {}): TokenVerifier {
   return new Verifier(resolveOptions(options));
 }
 
-/** Returned by {@link Verifier.verifyNow} when the token's key must first be fetched. */
-export class KeyNeeded {
-  constructor(readonly parsed: ParsedCompact) {}
-}
-
 /**
- * The verifier. `verifyNow` completes without I/O whenever it can (a cached token, or a key
- * already selected from a fresh key set), so the Express layer can call `next()` without a
- * promise on the hot path; `verify` is the plain promise API over it.
+ * The verifier. `verifyNow` answers synchronously whenever nothing has to wait (a cached
+ * token, an HMAC token, or `offloadSignatures: false` with a known key), so the Express layer
+ * calls `next()` without a promise on the hot path; `verify` is the plain promise API over it.
  */
 export class Verifier implements TokenVerifier {
   readonly realm: string;
   private readonly options: ResolvedOptions;
   private readonly claimsOptions: Omit<ClaimsSetOptions, 'issuer'>;
+  /** `claimsOptions` with the expected issuer, built once the issuer is known. */
+  private claimsOptionsWithIssuer: ClaimsSetOptions | undefined;
   private readonly cache: TokenCache<CachedAuth>;
   private readonly keys: JwksCache | undefined;
   private readonly secretKey: KeyObject | undefined;
@@ -124,22 +121,21 @@ export class Verifier implements TokenVerifier {
   }
 
   verify(token: string): Promise<M2MAuth> {
-    let result: M2MAuth | KeyNeeded;
     try {
-      result = this.verifyNow(token);
+      return Promise.resolve(this.verifyNow(token));
     } catch (error) {
       return Promise.reject(error);
     }
-    return result instanceof KeyNeeded ? this.verifyWithFetchedKey(token, result) : Promise.resolve(result);
   }
 
   /**
-   * Verifies without I/O when possible.
+   * Verifies a token, synchronously when no work has to wait; otherwise the promise settles
+   * once the key is known and the signature has been checked (on the thread pool, with
+   * `offloadSignatures`).
    *
-   * @returns the result, or {@link KeyNeeded} when the key must be fetched (then call {@link verifyWithFetchedKey}).
-   * @throws the package's HTTP errors.
+   * @throws the package's HTTP errors (synchronously, or through the promise).
    */
-  verifyNow(token: string): M2MAuth | KeyNeeded {
+  verifyNow(token: string): M2MAuth | Promise<M2MAuth> {
     if (typeof token !== 'string' || token === '') throw this.invalid('missing token');
     if (token.length > MAX_TOKEN_LENGTH) throw new InvalidRequestError('token too large', { realm: this.realm });
     const now = Date.now();
@@ -157,27 +153,36 @@ export class Verifier implements TokenVerifier {
       throw this.invalid(describeVerificationError(error), error);
     }
     const key = this.secretKey ?? this.keys?.peekKey(parsed.header.alg, parsed.header.kid);
-    return key === undefined ? new KeyNeeded(parsed) : this.complete(token, parsed, key);
+    if (key !== undefined) return this.complete(token, parsed, key);
+    return this.resolveKey(parsed.header).then((fetched) => this.complete(token, parsed, fetched));
   }
 
-  /** Fetches (or selects) the key for a token {@link verifyNow} could not finish, then verifies it. */
-  async verifyWithFetchedKey(token: string, pending: KeyNeeded): Promise<M2MAuth> {
-    const key = await this.resolveKey(pending.parsed.header);
-    return this.complete(token, pending.parsed, key);
-  }
-
-  private complete(token: string, parsed: ParsedCompact, key: KeyObject): M2MAuth {
+  private complete(token: string, parsed: ParsedCompact, key: KeyObject): M2MAuth | Promise<M2MAuth> {
     const now = Date.now();
-    const issuer = this.expectedIssuer();
-    let header: JWTHeaderParameters;
-    let payload: JWTPayload;
+    // The key set the key came from: a refresh while the signature is checked must not extend the result's life.
+    const keySetFetchedAt = this.keys?.fetchedAt;
+    const options = this.claimsSetOptions();
+    let verified: VerifiedJwt | Promise<VerifiedJwt>;
     try {
-      ({ header, payload } = verifyParsedJwt(parsed, key, { ...this.claimsOptions, issuer }, Math.floor(now / 1000)));
+      verified = this.options.offloadSignatures
+        ? verifyParsedJwtOffThread(parsed, key, options, Math.floor(now / 1000))
+        : verifyParsedJwt(parsed, key, options, Math.floor(now / 1000));
     } catch (error) {
       throw this.invalid(describeVerificationError(error), error);
     }
+    if (!(verified instanceof Promise)) return this.accept(token, verified, now, keySetFetchedAt);
+    return verified.then(
+      (result) => this.accept(token, result, now, keySetFetchedAt),
+      (error: unknown) => {
+        throw this.invalid(describeVerificationError(error), error);
+      },
+    );
+  }
+
+  /** Applies the package's policies to a token whose signature and claims are valid, and caches the result. */
+  private accept(token: string, { header, payload }: VerifiedJwt, now: number, keySetFetchedAt: number | undefined): M2MAuth {
     const auth = this.authorize(token, header, payload, now);
-    this.cache.set(token, { auth, payload }, this.cacheDeadline(payload, now));
+    this.cache.set(token, { auth, payload }, this.cacheDeadline(payload, now, keySetFetchedAt));
     return auth;
   }
 
@@ -196,12 +201,15 @@ export class Verifier implements TokenVerifier {
     }
   }
 
-  private expectedIssuer(): string {
+  private claimsSetOptions(): ClaimsSetOptions {
+    if (this.claimsOptionsWithIssuer !== undefined) return this.claimsOptionsWithIssuer;
     // With a JWKS, the key lookup has completed discovery by now when `issuer` was not
     // configured; should that ever not hold, fail closed rather than skip the issuer check.
     const issuer = this.options.issuer ?? this.metadata?.issuer;
     if (issuer === undefined) throw this.invalid('issuer unknown');
-    return issuer;
+    // Discovery runs once per verifier, so the issuer never changes after this.
+    this.claimsOptionsWithIssuer = Object.freeze({ ...this.claimsOptions, issuer });
+    return this.claimsOptionsWithIssuer;
   }
 
   /** The package's checks beyond the JWT rules: required types, RFC 9068, M2M, client and organization policies. */
@@ -267,9 +275,8 @@ export class Verifier implements TokenVerifier {
   }
 
   /** A cached result lives no longer than the token (with leeway) nor than the key set it was checked against. */
-  private cacheDeadline(payload: JWTPayload, now: number): number {
+  private cacheDeadline(payload: JWTPayload, now: number, fetchedAt: number | undefined): number {
     let deadline = ((payload.exp as number) + this.options.clockTolerance) * 1000;
-    const fetchedAt = this.keys?.fetchedAt;
     if (fetchedAt !== undefined) deadline = Math.min(deadline, fetchedAt + this.options.jwks.cacheMaxAge * 1000);
     return Math.max(deadline, now);
   }

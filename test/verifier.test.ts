@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT, type JWTPayload } from 'jose';
-import { createVerifier, type TokenVerifier } from '../src/verifier.js';
-import type { VerifierOptions } from '../src/options.js';
+import { createVerifier, Verifier, type M2MAuth, type TokenVerifier } from '../src/verifier.js';
+import { resolveOptions, type VerifierOptions } from '../src/options.js';
 import { createTestIssuer, type TestIssuer } from '../src/testing/index.js';
 import { json, sleep, startServer, type StubServer } from './helpers/servers.js';
 
@@ -438,6 +438,37 @@ describe('createVerifier: key set lifecycle', () => {
     } finally {
       await stub.close();
     }
+  });
+});
+
+describe('createVerifier: offloadSignatures', () => {
+  it('checks an RS256 signature on the thread pool by default, and on the event loop with false', async () => {
+    const token = await issuer.mint();
+    const offloaded = new Verifier(resolveOptions({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, cache: false }));
+    const inline = new Verifier(resolveOptions({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, cache: false, offloadSignatures: false }));
+    // The first token of a kid selects its key (asynchronously); later ones find it at once.
+    await Promise.all([offloaded.verify(token), inline.verify(token)]);
+    const pending = offloaded.verifyNow(token);
+    expect(pending).toBeInstanceOf(Promise);
+    const immediate = inline.verifyNow(token);
+    expect(immediate).not.toBeInstanceOf(Promise);
+    expect((await pending).payload).toEqual((immediate as M2MAuth).payload);
+  });
+
+  it('refuses a bad signature either way, and answers a cached token at once', async () => {
+    const valid = await issuer.mint();
+    const [header, payload] = valid.split('.');
+    const forged = `${header}.${payload}.${'A'.repeat(342)}`;
+    for (const offloadSignatures of [true, false]) {
+      const verifier = new Verifier(resolveOptions({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, offloadSignatures }));
+      await expectRejection(verifier.verify(forged), 401, 'signature verification failed');
+      const first = await verifier.verify(valid);
+      expect(verifier.verifyNow(valid)).toBe(first);
+    }
+  });
+
+  it('must be a boolean', () => {
+    expect(() => verifierFor({ offloadSignatures: 'yes' as unknown as boolean })).toThrow('`offloadSignatures` must be a boolean');
   });
 });
 

@@ -3,7 +3,10 @@
  */
 import { parseArgs } from 'node:util';
 
+/** The contenders of a default run. */
 export const CONTENDERS = ['no-auth', 'express-m2m', 'express-oauth2-jwt-bearer', 'express-jwt', 'jose'];
+/** Also available with --contenders: express-m2m with `offloadSignatures: false` (signatures checked on the event loop). */
+export const OPTIONAL_CONTENDERS = ['express-m2m-sync'];
 export const SCENARIOS = ['same', 'hot', 'distinct', 'badsig', 'cold', 'flood'];
 export const PARTS = ['http', 'micro', 'memory'];
 
@@ -49,7 +52,8 @@ Options:
   --flood N              requests with unknown kids (scenario 5)                [2000]
   --cold N               concurrent requests on a cold start (scenario 4)       [500]
   --cold-delay MS        issuer answer delay during the cold start               [200]
-  --contenders a,b       subset of: ${CONTENDERS.join(', ')}
+  --contenders a,b       subset of: ${CONTENDERS.join(', ')} (the default), and
+                         ${OPTIONAL_CONTENDERS.join(', ')} (express-m2m with offloadSignatures: false)
   --scenarios a,b        subset of: ${SCENARIOS.join(', ')}
                          (hot = the same token once the apps have seen 10,000 other tokens)
   --parts a,b            subset of: ${PARTS.join(', ')}                     [all]
@@ -154,7 +158,7 @@ export function parseOptions(argv) {
     retries: values.retries !== undefined ? num(values.retries, 'retries', { integer: true }) : d.retries,
     quietWait: values['quiet-wait'] !== undefined ? num(values['quiet-wait'], 'quiet-wait') : d.quietWait,
     contenders: values.contenders
-      ? list(values.contenders, CONTENDERS, 'contenders')
+      ? list(values.contenders, [...CONTENDERS, ...OPTIONAL_CONTENDERS], 'contenders')
       : values.profile
         ? ['express-m2m']
         : [...CONTENDERS],

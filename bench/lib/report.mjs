@@ -248,7 +248,14 @@ function budgetSection(rows, options) {
     '## Budget (SPEC.md, "Performance")',
     '',
     options.mode === 'smoke' ? '_Smoke run: timings are not meaningful; budgets are shown for completeness only._\n' : '',
-    table(['check', 'measured', 'budget', 'verdict'], rows.map((r) => [r.name, value(r), r.target, verdict(r)])),
+    table(
+      ['check', 'measured', 'paired', 'budget', 'verdict'],
+      rows.map((r) => [r.name, value(r), r.paired === undefined ? '' : ratio(r.paired), r.target, verdict(r)]),
+    ),
+    '',
+    '"measured" is the ratio of the medians over the rounds; "paired" is the median of the per-round ratios ' +
+      '(each round runs the contenders back to back, so a change of host speed between rounds cancels out). ' +
+      'A throughput budget passes only when both meet it.',
     rows.some((r) => r.info) ? '\nRows marked "not checked" apply the reused-token budget to a state SPEC.md does not name; `--check` ignores them.' : '',
   ].join('\n');
 }

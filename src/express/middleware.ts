@@ -8,7 +8,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { extractBearerToken, type TokenLocation } from '../bearer.js';
 import { UnauthorizedError } from '../errors.js';
 import { resolveOptions, type RequireM2MOptions } from '../options.js';
-import { KeyNeeded, Verifier, type M2MAuth, type TokenVerifier } from '../verifier.js';
+import { Verifier, type M2MAuth, type TokenVerifier } from '../verifier.js';
 import { setRealm } from './request.js';
 
 /** The middleware returned by {@link requireM2M}. */
@@ -69,20 +69,20 @@ export function requireM2M(options: RequireM2MOptions = {}): RequireM2MHandler {
       }
       return;
     }
-    let result: M2MAuth | KeyNeeded;
+    let result: M2MAuth | Promise<M2MAuth>;
     try {
       result = verifier.verifyNow(token);
     } catch (error) {
       next(error);
       return;
     }
-    if (!(result instanceof KeyNeeded)) {
-      // Hot path: a cached token or an already known key needs no promise.
+    if (!(result instanceof Promise)) {
+      // Hot path: a cached token needs no promise.
       req.auth = result;
       next();
       return;
     }
-    verifier.verifyWithFetchedKey(token, result).then((auth) => {
+    result.then((auth) => {
       req.auth = auth;
       next();
     }, next);

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { isAscii } from 'node:buffer';
 import { errors, type JWTHeaderParameters } from 'jose';
 
 /** A compact JWS split into its parts, header decoded, nothing verified yet. */
@@ -21,6 +22,8 @@ export interface ParsedCompact {
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const ASCII_WHITESPACE = /[\t\n\f\r ]/g;
 const BASE64_ALPHABET = /^[A-Za-z0-9+/]*$/;
+const BASE64URL_PART = /^[A-Za-z0-9_-]*$/;
+const BASE64URL_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 /** Non-ASCII characters; jose refuses them in the encoded payload. */
 const NON_ASCII = /[^\p{ASCII}]/u;
 
@@ -31,6 +34,9 @@ const NON_ASCII = /[^\p{ASCII}]/u;
  * @returns the bytes, or `undefined` when the input is not valid base64url.
  */
 export function decodeBase64url(input: string): Buffer | undefined {
+  // Fast path, the shape of every real token: plain unpadded base64url, which forgiving-base64
+  // decodes exactly as Node's decoder does (neither refuses stray bits in the last character).
+  if (input.length % 4 !== 1 && BASE64URL_PART.test(input)) return Buffer.from(input, 'base64url');
   if (input.includes('+') || input.includes('/')) return undefined;
   let data = input.replace(/-/g, '+').replace(/_/g, '/').replace(ASCII_WHITESPACE, '');
   if (data.length % 4 === 0) data = data.replace(/==?$/, '');
@@ -38,7 +44,6 @@ export function decodeBase64url(input: string): Buffer | undefined {
   return Buffer.from(data, 'base64');
 }
 
-const BASE64URL_PART = /^[A-Za-z0-9_-]*$/;
 
 /**
  * True when `token` is in the one canonical compact form RFC 7515 §2 defines: three parts of
@@ -53,7 +58,10 @@ export function isCanonicalCompact(token: string): boolean {
   if (parts.length !== 3) return false;
   for (const part of parts) {
     if (!BASE64URL_PART.test(part) || part.length % 4 === 1) return false;
-    if (Buffer.from(part, 'base64url').toString('base64url') !== part) return false;
+    // The last character of a part whose length is not a multiple of 4 carries 4 (length % 4
+    // = 2) or 2 (= 3) bits past the data; the canonical encoding has them zero.
+    const strayBits = [0, 0, 0b1111, 0b11][part.length % 4] as number;
+    if (strayBits !== 0 && (BASE64URL_DIGITS.indexOf(part[part.length - 1] as string) & strayBits) !== 0) return false;
   }
   return true;
 }
@@ -71,7 +79,8 @@ export function decodeJsonObject(encoded: string): Record<string, unknown> | und
   if (bytes === undefined) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(strictUtf8.decode(bytes));
+    // ASCII is valid UTF-8 as it stands: only other bytes need the strict decoder.
+    parsed = JSON.parse(isAscii(bytes) ? bytes.toString('latin1') : strictUtf8.decode(bytes));
   } catch {
     return undefined;
   }
@@ -98,7 +107,7 @@ export function parseCompact(token: string): ParsedCompact {
   if (!b64) throw new errors.JWTInvalid('JWTs MUST NOT use unencoded payload');
   return {
     header: header as JWTHeaderParameters,
-    signingInput: Buffer.from(`${encodedHeader}.${encodedPayload}`, 'latin1'),
+    signingInput: Buffer.from(token.slice(0, encodedHeader.length + 1 + encodedPayload.length), 'latin1'),
     encodedPayload,
     encodedSignature,
   };

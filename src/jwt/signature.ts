@@ -91,6 +91,26 @@ export function verifySignature(alg: string, key: KeyObject, signingInput: Buffe
   }
 }
 
+/**
+ * Verifies a JWS signature like {@link verifySignature}, with the public-key operation on
+ * libuv's thread pool (node:crypto's callback form), so the event loop keeps serving other
+ * requests meanwhile. HMAC, which costs about as much as the hop, stays synchronous.
+ *
+ * @returns whether the signature is valid.
+ * @throws TypeError (synchronously) when the key does not fit the algorithm.
+ */
+export function verifySignatureOffThread(alg: string, key: KeyObject, signingInput: Buffer, signature: Buffer): boolean | Promise<boolean> {
+  const binding = assertKeyFitsAlgorithm(alg, key);
+  if (binding.keyType === 'secret') return verifySignature(alg, key, signingInput, signature);
+  return new Promise((resolve) => {
+    try {
+      verify(binding.hash, signingInput, verifyKey(binding, key), signature, (error, valid) => resolve(error === null && valid));
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
 function verifyKey(binding: AlgorithmBinding, key: KeyObject) {
   if (binding.keyType === 'ec') return { key, dsaEncoding: 'ieee-p1363' as const };
   if (binding.padding === undefined) return key;

@@ -8,7 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { errors, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import { validateClaimsSet, type ClaimsSetOptions } from './claims-set.js';
 import { decodeBase64url, decodeJsonObject, parseCompact, type ParsedCompact } from './compact.js';
-import { verifySignature } from './signature.js';
+import { verifySignature, verifySignatureOffThread } from './signature.js';
 
 /** Options of {@link verifyJwt}. */
 export interface JwtVerifyOptions extends ClaimsSetOptions {
@@ -42,11 +42,41 @@ export function parseJwt(token: string, algorithms: readonly string[]): ParsedCo
  *   `JWTClaimValidationFailed`, `JWTExpired`; TypeError when the key does not fit the algorithm.
  */
 export function verifyParsedJwt(parsed: ParsedCompact, key: KeyObject, options: ClaimsSetOptions, now: number): VerifiedJwt {
-  const signature = decodeBase64url(parsed.encodedSignature);
-  if (signature === undefined) throw new errors.JWSInvalid('Failed to base64url decode the signature');
-  if (!verifySignature(parsed.header.alg as string, key, parsed.signingInput, signature)) {
+  if (!verifySignature(parsed.header.alg as string, key, parsed.signingInput, decodeSignature(parsed))) {
     throw new errors.JWSSignatureVerificationFailed();
   }
+  return decodeVerifiedClaims(parsed, options, now);
+}
+
+/**
+ * {@link verifyParsedJwt} with the public-key operation on the thread pool
+ * (see {@link verifySignatureOffThread}); synchronous for HMAC.
+ */
+export function verifyParsedJwtOffThread(
+  parsed: ParsedCompact,
+  key: KeyObject,
+  options: ClaimsSetOptions,
+  now: number,
+): VerifiedJwt | Promise<VerifiedJwt> {
+  const valid = verifySignatureOffThread(parsed.header.alg as string, key, parsed.signingInput, decodeSignature(parsed));
+  if (typeof valid === 'boolean') {
+    if (!valid) throw new errors.JWSSignatureVerificationFailed();
+    return decodeVerifiedClaims(parsed, options, now);
+  }
+  return valid.then((ok) => {
+    if (!ok) throw new errors.JWSSignatureVerificationFailed();
+    return decodeVerifiedClaims(parsed, options, now);
+  });
+}
+
+function decodeSignature(parsed: ParsedCompact): Buffer {
+  const signature = decodeBase64url(parsed.encodedSignature);
+  if (signature === undefined) throw new errors.JWSInvalid('Failed to base64url decode the signature');
+  return signature;
+}
+
+/** Decodes and validates the claims of a token whose signature has been checked. */
+function decodeVerifiedClaims(parsed: ParsedCompact, options: ClaimsSetOptions, now: number): VerifiedJwt {
   const payload = decodeJsonObject(parsed.encodedPayload);
   if (payload === undefined) throw new errors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
   validateClaimsSet(parsed.header, payload, options, now);

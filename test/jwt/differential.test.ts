@@ -1,12 +1,13 @@
 /**
  * Differential test: the node:crypto JWT path (src/jwt) must reach the same accept/reject
  * decision as `jose.jwtVerify`, the reference, for every supported algorithm, for validly
- * signed tokens with odd headers and claims, and for thousands of mutated tokens.
+ * signed tokens with odd headers and claims, and for thousands of mutated tokens; and its
+ * synchronous and thread-pool signature paths must agree with each other on every one of them.
  */
 import { describe, expect, it } from '@jest/globals';
 import { createSecretKey, generateKeyPairSync, sign as cryptoSign, createHmac, constants, type KeyObject } from 'node:crypto';
 import { jwtVerify, type JWTVerifyOptions } from 'jose';
-import { verifyJwt, type JwtVerifyOptions } from '../../src/jwt/verify.js';
+import { parseJwt, verifyJwt, verifyParsedJwtOffThread, type JwtVerifyOptions } from '../../src/jwt/verify.js';
 
 const ISSUER = 'https://issuer.example/';
 const AUDIENCE = 'https://api.example.com';
@@ -103,14 +104,30 @@ function mutate(token: string, random: () => number): string {
   }
 }
 
-async function decisions(token: string, material: KeyMaterial, options: JwtVerifyOptions, now: number): Promise<[boolean, boolean]> {
-  let ours: boolean;
+/** Our decision, from the synchronous path and from the thread-pool path, which must agree. */
+async function ourDecision(token: string, material: KeyMaterial, options: JwtVerifyOptions, now: number): Promise<boolean> {
+  let synchronous: boolean;
   try {
     verifyJwt(token, material.verifyKey, options, now);
-    ours = true;
+    synchronous = true;
   } catch {
-    ours = false;
+    synchronous = false;
   }
+  let offThread: boolean;
+  try {
+    await verifyParsedJwtOffThread(parseJwt(token, options.algorithms), material.verifyKey, options, now);
+    offThread = true;
+  } catch {
+    offThread = false;
+  }
+  if (offThread !== synchronous) {
+    throw new Error(`thread-pool path ${offThread}, synchronous path ${synchronous} on ${JSON.stringify(token)}`);
+  }
+  return synchronous;
+}
+
+async function decisions(token: string, material: KeyMaterial, options: JwtVerifyOptions, now: number): Promise<[boolean, boolean]> {
+  const ours = await ourDecision(token, material, options, now);
   const joseOptions: JWTVerifyOptions = {
     algorithms: [...options.algorithms],
     issuer: options.issuer,

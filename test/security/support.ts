@@ -203,7 +203,8 @@ export function sendRaw(port: number, request: RawRequest, timeoutMs = 15_000): 
         reject(error as Error);
       }
     });
-    socket.end(serializeRequest(request, `127.0.0.1:${port}`));
+    // No half-close: Node answers a client that half-closes by aborting its in-flight requests.
+    socket.write(serializeRequest(request, `127.0.0.1:${port}`));
   });
 }
 
