@@ -2,6 +2,14 @@
  * The verified-token cache: a bounded LRU map from the exact token string to its verified
  * result, each entry with its own deadline. Only successes are stored.
  *
+ * Entries are found by the token's last {@link LOOKUP_CHARS} characters — the end of its
+ * signature, 256 bits no one but the signer can choose — and a lookup is a hit only when the
+ * whole token is equal. Hashing a 40-odd-character tail instead of the whole token (a fresh
+ * string on every request, 700+ characters for a typical access token) saves about a
+ * microsecond per request. A forged token that copies a cached token's tail is a miss (and is
+ * then refused by the signature check); since only verified tokens are stored, it cannot
+ * displace the genuine entry either.
+ *
  * Recency is kept in a doubly linked list beside the `Map`: a hit moves a node with a few
  * pointer writes. (Deleting and re-inserting the key to move it to the end of the `Map`'s
  * order — the usual shortcut — made a hit in a full 10,000-entry cache cost ~27 µs on V8,
@@ -9,6 +17,13 @@
  *
  * @module
  */
+
+/** Characters of the token's end used to find its entry: 43 base64url characters carry 256 bits. */
+export const LOOKUP_CHARS = 43;
+
+function lookupKey(token: string): string {
+  return token.length > LOOKUP_CHARS ? token.slice(-LOOKUP_CHARS) : token;
+}
 
 interface Entry<V> {
   key: string;
@@ -36,8 +51,8 @@ export class TokenCache<V> {
 
   /** The value stored for `key`, unless absent or past its deadline (`now` in ms). */
   get(key: string, now: number): V | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
+    const entry = this.entries.get(lookupKey(key));
+    if (entry === undefined || entry.key !== key) return undefined;
     if (entry.expiresAt <= now) {
       this.remove(entry);
       return undefined;
@@ -49,8 +64,12 @@ export class TokenCache<V> {
   /** Stores `value` until `expiresAt` (ms), evicting the least recently used entry when full. */
   set(key: string, value: V, expiresAt: number): void {
     if (this.max === 0) return;
-    const existing = this.entries.get(key);
-    if (existing !== undefined) {
+    const lookup = lookupKey(key);
+    const existing = this.entries.get(lookup);
+    if (existing !== undefined && existing.key !== key) {
+      // Two valid tokens ending alike: not expected from any signer; the newer one wins.
+      this.remove(existing);
+    } else if (existing !== undefined) {
       existing.value = value;
       existing.expiresAt = expiresAt;
       this.touch(existing);
@@ -61,7 +80,7 @@ export class TokenCache<V> {
     if (this.newest !== undefined) this.newest.newer = entry;
     this.newest = entry;
     this.oldest ??= entry;
-    this.entries.set(key, entry);
+    this.entries.set(lookup, entry);
   }
 
   /** Drops every entry. */
@@ -84,7 +103,7 @@ export class TokenCache<V> {
 
   private remove(entry: Entry<V>): void {
     this.unlink(entry);
-    this.entries.delete(entry.key);
+    this.entries.delete(lookupKey(entry.key));
   }
 
   private unlink(entry: Entry<V>): void {

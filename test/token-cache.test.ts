@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { TokenCache } from '../src/token-cache.js';
+import { LOOKUP_CHARS, TokenCache } from '../src/token-cache.js';
 
 describe('TokenCache', () => {
   it('returns a value until its deadline', () => {
@@ -35,6 +35,36 @@ describe('TokenCache', () => {
     expect(cache.size).toBe(1);
     expect(cache.get('a', 0)).toBe(2);
     cache.clear();
+    expect(cache.size).toBe(0);
+  });
+});
+
+describe('TokenCache lookup by the token tail', () => {
+  const tail = 'S'.repeat(LOOKUP_CHARS);
+
+  it('is a hit only for the whole token, not for another token ending alike', () => {
+    const cache = new TokenCache<string>(10);
+    cache.set(`genuine.${tail}`, 'genuine', 100);
+    expect(cache.get(`forged.${tail}`, 0)).toBeUndefined();
+    expect(cache.get(tail, 0)).toBeUndefined();
+    expect(cache.get(`genuine.${tail}`, 0)).toBe('genuine');
+  });
+
+  it('keeps one entry per tail: a second token ending alike replaces the first', () => {
+    const cache = new TokenCache<string>(10);
+    cache.set(`a.${tail}`, 'a', 100);
+    cache.set(`b.${tail}`, 'b', 100);
+    expect(cache.size).toBe(1);
+    expect(cache.get(`a.${tail}`, 0)).toBeUndefined();
+    expect(cache.get(`b.${tail}`, 0)).toBe('b');
+  });
+
+  it('evicts and expires entries by their whole token', () => {
+    const cache = new TokenCache<number>(1);
+    cache.set(`x.${tail}1`, 1, 100);
+    cache.set(`x.${tail}2`, 2, 100);
+    expect(cache.get(`x.${tail}1`, 0)).toBeUndefined();
+    expect(cache.get(`x.${tail}2`, 100)).toBeUndefined();
     expect(cache.size).toBe(0);
   });
 });
