@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { CACHE_MAX, COOLDOWN, parseOptions, USAGE } from './lib/options.mjs';
-import { measureForeignCpu, processTicks, speedProbe, waitForQuiet } from './lib/cpu.mjs';
+import { mainThreadTicks, measureForeignCpu, processTicks, speedProbe, waitForQuiet } from './lib/cpu.mjs';
 import { installCleanup, runJob, startServer, stopChild } from './lib/proc.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { renderProfileReport, renderReport } from './lib/report.mjs';
@@ -242,6 +242,7 @@ async function load(port, { connections, duration, amount, token, nextToken, pid
   }
   const cpu = measureForeignCpu([process.pid, ...pids]);
   const appTicks = pids.length > 0 ? processTicks(pids[0]) : 0;
+  const loopTicks = pids.length > 0 ? mainThreadTicks(pids[0]) : 0;
   const started = performance.now();
   const result = await autocannon(options);
   const seconds = (performance.now() - started) / 1000;
@@ -249,6 +250,8 @@ async function load(port, { connections, duration, amount, token, nextToken, pid
   // CPU time the app process was charged per request (µs). Stable across undisturbed rounds; time
   // stolen by the host or a busy sibling core inflates it even when /proc shows no other process.
   const appUs = pids.length > 0 ? (processTicks(pids[0]) - appTicks) * 10_000 : 0;
+  // The event loop's share: work moved to libuv's thread pool leaves it.
+  const loopUs = pids.length > 0 ? (mainThreadTicks(pids[0]) - loopTicks) * 10_000 : 0;
   const statuses = {};
   for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = count;
   return {
@@ -266,6 +269,7 @@ async function load(port, { connections, duration, amount, token, nextToken, pid
     seconds: result.duration || seconds,
     foreignCpu,
     cpuPerRequest: appUs > 0 && result.requests.total > 0 ? appUs / result.requests.total : null,
+    loopCpuPerRequest: loopUs > 0 && result.requests.total > 0 ? loopUs / result.requests.total : null,
   };
 }
 
@@ -363,7 +367,7 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
         runs[contender.id].push(run);
         log(
           `${scenario} round ${round}/${options.rounds} ${contender.id}: ${Math.round(run.rps)} req/s, ` +
-            `${run.cpuPerRequest === null ? '' : `${Math.round(run.cpuPerRequest)} µs CPU/req, `}` +
+            `${run.cpuPerRequest === null ? '' : `${Math.round(run.cpuPerRequest)} µs CPU/req (event loop ${Math.round(run.loopCpuPerRequest ?? 0)}), `}` +
             `p50 ${run.p50} ms, p99 ${run.p99} ms, statuses ${JSON.stringify(run.statuses)}` +
             (run.errors + run.timeouts > 0 ? `, errors ${run.errors}, timeouts ${run.timeouts}` : ''),
         );
@@ -469,6 +473,8 @@ function summarizeScenario(result) {
       errors: runs.reduce((sum, r) => sum + r.errors + r.timeouts, 0),
       total: runs.reduce((sum, r) => sum + r.total, 0),
       tokensPerRun: median(runs.map((r) => r.built)),
+      cpuPerRequest: median(runs.map((r) => r.cpuPerRequest ?? NaN)),
+      loopCpuPerRequest: median(runs.map((r) => r.loopCpuPerRequest ?? NaN)),
       foreignCpu: runs.some((r) => r.foreignCpu !== null) ? Math.max(...runs.map((r) => r.foreignCpu ?? 0)) : null,
       repeated: runs.reduce((sum, r) => sum + (r.attempts ?? 1) - 1, 0),
       disturbed: runs.filter((r) => r.disturbed).length,

@@ -17,8 +17,17 @@ function systemTicks() {
 
 /** CPU time (user + system) of a process so far, in clock ticks (1/100 s on Linux); 0 if unknown. */
 export function processTicks(pid) {
+  return ticksOf(`/proc/${pid}/stat`);
+}
+
+/** The same for the process's main thread alone: in Node, the event loop (its thread id is the process id). */
+export function mainThreadTicks(pid) {
+  return ticksOf(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function ticksOf(statFile) {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(statFile, 'utf8');
     // Fields after the command name (which may contain spaces) start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(fields[11]) + Number(fields[12]); // utime + stime

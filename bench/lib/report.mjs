@@ -53,7 +53,9 @@ function settingsLine(options) {
     `each app in its own child process on 127.0.0.1, Express 5. Figures are medians over the rounds; ratios are ratios of the medians. ` +
     `Disturbance: "other CPU" is the largest share of the machine used by processes outside the benchmark during a kept run (from /proc); ` +
     `"host speed" is the slowest CPU probe (a fixed loop run just before and after each run) relative to the best probe of the session, ` +
-    `which exposes contention /proc cannot see. ` +
+    `which exposes contention /proc cannot see. "App CPU" is the CPU time the app's process was charged per request ` +
+    `(median over the rounds), in all its threads and in its main thread (the event loop) alone; ` +
+    `work on libuv's thread pool counts only in the first. ` +
     (options.retries > 0
       ? `A run with other CPU above ${Math.round(options.maxOtherCpu * 100)}% or host speed below ${Math.round((1 - options.maxSlowdown) * 100)}% ` +
         `was repeated up to ${options.retries} time(s) (after waiting up to ${options.quietWait} s for quiet); the first undisturbed attempt is kept, or else the least disturbed one.`
@@ -86,11 +88,15 @@ function scenarioSection(key, result, summary, options) {
     ratio(row.vsNoAuth),
     ratio(row.vsPeer),
     row.perRound.map((v) => int(v)).join(' / '),
+    Number.isFinite(row.cpuPerRequest) ? `${int(row.cpuPerRequest)} / ${int(row.loopCpuPerRequest)}` : '—',
     `${pct(row.foreignCpu)} / ${pct(row.hostSpeed)}${row.repeated ? ` (${row.repeated} repeated${row.disturbed ? `, ${row.disturbed} still disturbed` : ''})` : ''}`,
   ]);
   const lines = [`### ${result.title}`, '', note, ''];
   lines.push(
-    table(['contender', 'req/s', 'p50 ms', 'p99 ms', expectedLabel, '× no-auth', '× oauth2-jwt-bearer', 'req/s per round', 'other CPU / host speed'], rows),
+    table(
+      ['contender', 'req/s', 'p50 ms', 'p99 ms', expectedLabel, '× no-auth', '× oauth2-jwt-bearer', 'req/s per round', 'app CPU µs/req (all / event loop)', 'other CPU / host speed'],
+      rows,
+    ),
   );
   if (key === 'distinct') {
     const built = Object.entries(summary)

@@ -44,7 +44,6 @@ export function decodeBase64url(input: string): Buffer | undefined {
   return Buffer.from(data, 'base64');
 }
 
-
 /**
  * True when `token` is in the one canonical compact form RFC 7515 §2 defines: three parts of
  * unpadded base64url without whitespace, whose last character carries no stray bits. jose
