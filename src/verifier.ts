@@ -9,6 +9,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { JWTHeaderParameters, JWTPayload } from 'jose';
 import { MAX_TOKEN_LENGTH } from './bearer.js';
+import { deepFreeze } from './deep-freeze.js';
 import { isClientCredentialsToken, matchesOrganization, readClientId, readOrganization, readScopes } from './claims.js';
 import {
   InsufficientScopeError,
@@ -331,14 +332,3 @@ export function realmOfAuth(auth: M2MAuth): string | undefined {
   return issued.get(auth);
 }
 
-/** Freezes a JSON-like value and everything in it; iterative, so a deeply nested claim cannot exhaust the stack. */
-function deepFreeze(root: object): void {
-  const pending: object[] = [root];
-  for (let value = pending.pop(); value !== undefined; value = pending.pop()) {
-    if (Object.isFrozen(value)) continue;
-    Object.freeze(value);
-    for (const child of Object.values(value)) {
-      if (child !== null && typeof child === 'object') pending.push(child as object);
-    }
-  }
-}

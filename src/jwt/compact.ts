@@ -8,6 +8,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { errors, type JWTHeaderParameters } from 'jose';
+import { deepFreeze } from '../deep-freeze.js';
 
 /** A compact JWS split into its parts, header decoded, nothing verified yet. */
 export interface ParsedCompact {
@@ -97,19 +98,43 @@ export function parseCompact(token: string): ParsedCompact {
   const parts = token.split('.');
   if (parts.length !== 3) throw new errors.JWSInvalid('Invalid Compact JWS');
   const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
-  const header = decodeJsonObject(encodedHeader);
-  if (header === undefined) throw new errors.JWSInvalid('JWS Protected Header is invalid');
-  const b64 = checkCritical(header);
-  const { alg } = header;
-  if (typeof alg !== 'string' || alg === '') throw new errors.JWSInvalid('JWS "alg" (Algorithm) Header Parameter missing or invalid');
+  const { header, b64 } = decodeHeader(encodedHeader);
   if (NON_ASCII.test(encodedPayload)) throw new errors.JWSInvalid('The payload is not a valid base64url string');
   if (!b64) throw new errors.JWTInvalid('JWTs MUST NOT use unencoded payload');
   return {
-    header: header as JWTHeaderParameters,
+    header,
     signingInput: Buffer.from(token.slice(0, encodedHeader.length + 1 + encodedPayload.length), 'latin1'),
     encodedPayload,
     encodedSignature,
   };
+}
+
+/**
+ * Headers already decoded and found acceptable, by their encoded form. A service sees the same
+ * few headers over and over (one per signing key), so decoding each only once saves JSON work
+ * on every new token. Bounded: emptied when full, and long headers are not kept.
+ */
+const knownHeaders = new Map<string, JWTHeaderParameters>();
+const KNOWN_HEADERS_MAX = 64;
+const KNOWN_HEADER_MAX_LENGTH = 512;
+
+/** Decodes and checks a protected header (JSON object, `crit`, `alg`); returns it frozen, with `b64`. */
+function decodeHeader(encodedHeader: string): { header: JWTHeaderParameters; b64: boolean } {
+  const known = knownHeaders.get(encodedHeader);
+  if (known !== undefined) return { header: known, b64: true };
+  const decoded = decodeJsonObject(encodedHeader);
+  if (decoded === undefined) throw new errors.JWSInvalid('JWS Protected Header is invalid');
+  const b64 = checkCritical(decoded);
+  const { alg } = decoded;
+  if (typeof alg !== 'string' || alg === '') throw new errors.JWSInvalid('JWS "alg" (Algorithm) Header Parameter missing or invalid');
+  // Frozen: a remembered header is shared by every token that carries it.
+  const header = deepFreeze(decoded) as JWTHeaderParameters;
+  if (b64 && encodedHeader.length <= KNOWN_HEADER_MAX_LENGTH) {
+    if (knownHeaders.size >= KNOWN_HEADERS_MAX) knownHeaders.clear();
+    // A copy, so the key does not keep the whole token alive.
+    knownHeaders.set(Buffer.from(encodedHeader, 'latin1').toString('latin1'), header);
+  }
+  return { header, b64 };
 }
 
 /** RFC 7515 §4.1.11: every critical extension must be understood; only `b64` (RFC 7797) is. Returns `b64`. */
