@@ -68,7 +68,12 @@ async function build() {
         issuer,
         audience,
       });
-      app.get('/orders', authenticate, scopeGuard((req) => req.auth), ok);
+      app.get(
+        '/orders',
+        authenticate,
+        scopeGuard((req) => req.auth),
+        ok,
+      );
       break;
     }
     case 'jose': {
@@ -88,11 +93,19 @@ async function build() {
             next();
           },
           () => {
-            res.status(401).set('WWW-Authenticate', 'Bearer realm="api", error="invalid_token"').json({ error: 'invalid_token' });
+            res
+              .status(401)
+              .set('WWW-Authenticate', 'Bearer realm="api", error="invalid_token"')
+              .json({ error: 'invalid_token' });
           },
         );
       };
-      app.get('/orders', authenticate, scopeGuard((req) => req.auth), ok);
+      app.get(
+        '/orders',
+        authenticate,
+        scopeGuard((req) => req.auth),
+        ok,
+      );
       break;
     }
     default:

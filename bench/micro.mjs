@@ -52,7 +52,9 @@ async function main() {
     const now = Math.floor(Date.now() / 1000);
     const same = mint(auth0Claims({ issuer: issuer.issuer, client: clientId(999_999), now }));
     progress(`micro: minting ${tokenCount} RS256 tokens`);
-    const distinct = Array.from({ length: tokenCount }, (_, i) => mint(auth0Claims({ issuer: issuer.issuer, client: clientId(i), now })));
+    const distinct = Array.from({ length: tokenCount }, (_, i) =>
+      mint(auth0Claims({ issuer: issuer.issuer, client: clientId(i), now })),
+    );
     let next = 0;
     const nextToken = () => distinct[next++ % distinct.length];
 
@@ -81,7 +83,10 @@ async function main() {
     const cases = [
       { name: 'express-m2m verify(), same token, cache holding only it (hit)', fn: () => hotEmpty.verify(same) },
       { name: 'express-m2m verify(), same token, cache full: 10,000 entries (hit)', fn: () => hotFull.verify(same) },
-      { name: `express-m2m verify(), distinct tokens (${tokenCount} in rotation, cache miss)`, fn: () => verifier.verify(nextToken()) },
+      {
+        name: `express-m2m verify(), distinct tokens (${tokenCount} in rotation, cache miss)`,
+        fn: () => verifier.verify(nextToken()),
+      },
       { name: 'express-m2m verify(), distinct tokens, cache: false', fn: () => uncached.verify(nextToken()) },
       { name: 'jose.jwtVerify, local CryptoKey (importJWK)', fn: () => jwtVerify(nextToken(), cryptoKey, joseOptions) },
       { name: 'jose.jwtVerify, createLocalJWKSet', fn: () => jwtVerify(nextToken(), localSet, joseOptions) },
@@ -90,7 +95,12 @@ async function main() {
         fn: () => {
           const token = nextToken();
           const dot = token.lastIndexOf('.');
-          return cryptoVerify('sha256', Buffer.from(token.slice(0, dot)), keyObject, Buffer.from(token.slice(dot + 1), 'base64url'));
+          return cryptoVerify(
+            'sha256',
+            Buffer.from(token.slice(0, dot)),
+            keyObject,
+            Buffer.from(token.slice(dot + 1), 'base64url'),
+          );
         },
       },
     ];
@@ -104,7 +114,8 @@ async function main() {
           progress(`micro: round ${round}/${rounds}: ${testCase.name} @ ${width}`);
           // A measurement during which other processes took more than maxOtherCpu of the machine is repeated.
           for (let attempt = 1; ; attempt++) {
-            if (quietWait > 0) await waitForQuiet([process.pid], { threshold: maxOtherCpu, maxWaitMs: quietWait * 1000 });
+            if (quietWait > 0)
+              await waitForQuiet([process.pid], { threshold: maxOtherCpu, maxWaitMs: quietWait * 1000 });
             const cpu = measureForeignCpu([process.pid]);
             const opsPerSecond = await measure(testCase.fn, { seconds, concurrency: width });
             const other = cpu.stop();

@@ -54,16 +54,21 @@ function build(skip) {
   const distIndex = join(ROOT, 'dist', 'index.js');
   if (skip) {
     if (!existsSync(distIndex)) throw new SanityError('dist/index.js is missing; run without --skip-build');
-    if (newestMtime(join(ROOT, 'src'), '.ts') > statSync(distIndex).mtimeMs) log('warning: src/ changed after dist/index.js was built');
+    if (newestMtime(join(ROOT, 'src'), '.ts') > statSync(distIndex).mtimeMs)
+      log('warning: src/ changed after dist/index.js was built');
     return 'skipped (--skip-build)';
   }
   log('building dist/ (tsc -p tsconfig.build.json)');
   const started = performance.now();
   try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-      cwd: ROOT,
-      stdio: ['ignore', 2, 2],
-    });
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 2, 2],
+      },
+    );
   } catch {
     // tsc still emits JavaScript on type errors (noEmitOnError is off); go on if dist exists.
     if (!existsSync(distIndex)) throw new SanityError('tsc failed and dist/index.js does not exist');
@@ -160,7 +165,12 @@ function fetchCounts(counts) {
 }
 
 async function startContender(id, issuer, execArgv = []) {
-  const config = { issuerBaseURL: issuer.issuerBaseURL, issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: AUDIENCE };
+  const config = {
+    issuerBaseURL: issuer.issuerBaseURL,
+    issuer: issuer.issuer,
+    jwksUri: issuer.jwksUri,
+    audience: AUDIENCE,
+  };
   const { child, port } = await startServer(APP, [id, JSON.stringify(config)], { execArgv, label: `contender ${id}` });
   return { id, child, port };
 }
@@ -182,9 +192,10 @@ function request(port, token, agent, timeoutMs = 30_000) {
 /** Checks each contender's answers before measuring it; returns the observed statuses. */
 async function precheck(contender, tokens) {
   const agent = new http.Agent({ keepAlive: false });
-  const expected = contender.id === 'no-auth'
-    ? { valid: 200, none: 200, badSignature: 200, noScope: 200 }
-    : { valid: 200, none: 401, badSignature: 401, noScope: 403 };
+  const expected =
+    contender.id === 'no-auth'
+      ? { valid: 200, none: 200, badSignature: 200, noScope: 200 }
+      : { valid: 200, none: 401, badSignature: 401, noScope: 403 };
   const observed = {
     valid: await request(contender.port, tokens.same, agent),
     none: await request(contender.port, undefined, agent),
@@ -319,14 +330,23 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
       for (const contender of contenders) {
         log(`${scenario}: ${contender.id} receives ${prefill} distinct tokens first`);
         let i = 0;
-        const run = await load(contender.port, { connections: options.connections, amount: prefill, nextToken: () => tokens.distinct[i++] });
-        if (run.non2xx + run.errors + run.timeouts > 0) sanity.push(`${info.title}: ${contender.id} refused ${run.non2xx} of the pre-fill tokens`);
+        const run = await load(contender.port, {
+          connections: options.connections,
+          amount: prefill,
+          nextToken: () => tokens.distinct[i++],
+        });
+        if (run.non2xx + run.errors + run.timeouts > 0)
+          sanity.push(`${info.title}: ${contender.id} refused ${run.non2xx} of the pre-fill tokens`);
       }
     }
     if (options.warmup > 0) {
       for (const contender of contenders) {
         log(`${scenario}: warm-up ${contender.id} (${options.warmup} s)`);
-        await load(contender.port, { connections: options.connections, duration: options.warmup, ...workload(contender.id) });
+        await load(contender.port, {
+          connections: options.connections,
+          duration: options.warmup,
+          ...workload(contender.id),
+        });
       }
     }
     const runs = Object.fromEntries(contenderIds.map((id) => [id, []]));
@@ -338,9 +358,17 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
         const attempts = [];
         for (let attempt = 1; ; attempt++) {
           await sleep(250);
-          const quiet = options.quietWait > 0 ? await waitForQuiet(pids, { threshold: options.maxOtherCpu, maxWaitMs: options.quietWait * 1000 }) : undefined;
+          const quiet =
+            options.quietWait > 0
+              ? await waitForQuiet(pids, { threshold: options.maxOtherCpu, maxWaitMs: options.quietWait * 1000 })
+              : undefined;
           const before = hostSpeed();
-          const current = await load(contender.port, { connections: options.connections, duration: options.duration, pids: pids.slice(1), ...workload(contender.id) });
+          const current = await load(contender.port, {
+            connections: options.connections,
+            duration: options.duration,
+            pids: pids.slice(1),
+            ...workload(contender.id),
+          });
           current.hostSpeed = Math.min(before, hostSpeed());
           current.waitedMs = quiet?.waitedMs ?? 0;
           attempts.push(current);
@@ -351,13 +379,17 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
             break;
           }
           if (attempt > options.retries) {
-            run = attempts.reduce((a, b) => (b.hostSpeed - (b.foreignCpu ?? 0) > a.hostSpeed - (a.foreignCpu ?? 0) ? b : a));
+            run = attempts.reduce((a, b) =>
+              b.hostSpeed - (b.foreignCpu ?? 0) > a.hostSpeed - (a.foreignCpu ?? 0) ? b : a,
+            );
             run.disturbed = true;
             break;
           }
           log(
             `${scenario} round ${round} ${contender.id}: ` +
-              (busy ? `other processes used ${Math.round(current.foreignCpu * 100)}% of the machine` : `host ran at ${Math.round(current.hostSpeed * 100)}% of its best speed`) +
+              (busy
+                ? `other processes used ${Math.round(current.foreignCpu * 100)}% of the machine`
+                : `host ran at ${Math.round(current.hostSpeed * 100)}% of its best speed`) +
               '; repeating',
           );
         }
@@ -375,13 +407,17 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
         for (const attempt of attempts) {
           const bad = unexpected(attempt, info.expected(contender.id));
           if (scenario !== 'badsig' && bad > 0) {
-            sanity.push(`${info.title}: ${contender.id} answered ${bad} of ${attempt.total} requests with a valid token without a 2xx`);
+            sanity.push(
+              `${info.title}: ${contender.id} answered ${bad} of ${attempt.total} requests with a valid token without a 2xx`,
+            );
           }
           if (scenario === 'badsig' && contender.id === 'express-m2m' && bad > 0) {
             sanity.push(`${info.title}: express-m2m answered ${bad} requests with something other than 401`);
           }
           if (scenario === 'distinct' && attempt.built < attempt.sent) {
-            sanity.push(`${info.title}: ${contender.id}: only ${attempt.built} tokens built for ${attempt.sent} requests`);
+            sanity.push(
+              `${info.title}: ${contender.id}: only ${attempt.built} tokens built for ${attempt.sent} requests`,
+            );
           }
         }
       }
@@ -414,7 +450,9 @@ async function coldStart(id, issuer, tokens, options) {
     const histogram = {};
     for (const status of statuses) histogram[status] = (histogram[status] ?? 0) + 1;
     const counts = fetchCounts(await issuer.counts());
-    log(`cold ${id}: discovery ${counts.discovery}, JWKS ${counts.jwks}, statuses ${JSON.stringify(histogram)}, ${Math.round(wallMs)} ms`);
+    log(
+      `cold ${id}: discovery ${counts.discovery}, JWKS ${counts.jwks}, statuses ${JSON.stringify(histogram)}, ${Math.round(wallMs)} ms`,
+    );
     return { id, requests: options.cold, statuses: histogram, ...counts, firstMs: first, wallMs };
   } finally {
     await issuer.setDelay(0);
@@ -440,7 +478,9 @@ async function kidFlood(id, issuer, tokens, options) {
     const after = await request(contender.port, tokens.same, agent);
     agent.destroy();
     const allowed = 1 + Math.floor(run.seconds / COOLDOWN);
-    log(`flood ${id}: JWKS ${counts.jwks}, discovery ${counts.discovery}, statuses ${JSON.stringify(run.statuses)}, valid after: ${after}`);
+    log(
+      `flood ${id}: JWKS ${counts.jwks}, discovery ${counts.discovery}, statuses ${JSON.stringify(run.statuses)}, valid after: ${after}`,
+    );
     return { id, requests: run.total, warm, after, allowed, ...counts, run };
   } finally {
     await stopChild(contender.child);
@@ -462,7 +502,8 @@ function summarizeScenario(result) {
   const rows = {};
   for (const [id, runs] of Object.entries(result.runs)) {
     const statuses = {};
-    for (const run of runs) for (const [code, n] of Object.entries(run.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+    for (const run of runs)
+      for (const [code, n] of Object.entries(run.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
     rows[id] = {
       rps: median(runs.map((r) => r.rps)),
       p50: median(runs.map((r) => r.p50)),
@@ -524,7 +565,14 @@ function budget(summary, cold, flood, memories) {
     const paired = row[key === 'vsNoAuth' ? 'pairedVsNoAuth' : 'pairedVsPeer'];
     const lowest = Math.min(value, paired);
     const pass = Number.isFinite(lowest) ? lowest >= minimum : undefined;
-    rows.push({ name, value, paired, target: info ? `(≥ ${minimum.toFixed(2)})` : `≥ ${minimum.toFixed(2)}`, pass, info });
+    rows.push({
+      name,
+      value,
+      paired,
+      target: info ? `(≥ ${minimum.toFixed(2)})` : `≥ ${minimum.toFixed(2)}`,
+      pass,
+      info,
+    });
   };
   ratioRow(summary.same, 'vsNoAuth', 'Same token: express-m2m ÷ no-auth', 0.9);
   ratioRow(summary.same, 'vsPeer', 'Same token: express-m2m ÷ express-oauth2-jwt-bearer', 1.5);
@@ -534,7 +582,12 @@ function budget(summary, cold, flood, memories) {
   ratioRow(summary.distinct, 'vsPeer', 'New token per request: express-m2m ÷ express-oauth2-jwt-bearer', 1.3);
   const coldM2M = cold?.find((c) => c.id === 'express-m2m');
   if (coldM2M) {
-    add(`Cold start (${coldM2M.requests} concurrent): discovery fetches`, coldM2M.discovery, '= 1', coldM2M.discovery === 1);
+    add(
+      `Cold start (${coldM2M.requests} concurrent): discovery fetches`,
+      coldM2M.discovery,
+      '= 1',
+      coldM2M.discovery === 1,
+    );
     add(`Cold start (${coldM2M.requests} concurrent): JWKS fetches`, coldM2M.jwks, '= 1', coldM2M.jwks === 1);
     const ok = coldM2M.statuses[200] ?? 0;
     add('Cold start: requests answered 200', ok, `= ${coldM2M.requests}`, ok === coldM2M.requests);
@@ -590,7 +643,9 @@ function mintTokens(options, issuer, key) {
       tokens.flood.push(rs256Minter(foreign.privateKey, kid)(claims(8_000_000 + i)));
     }
   }
-  log(`minted ${tokens.distinct.length + tokens.flood.length + 3} RS256 tokens in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `minted ${tokens.distinct.length + tokens.flood.length + 3} RS256 tokens in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
   return tokens;
 }
 
@@ -610,12 +665,24 @@ async function runProfile(options, issuer, tokens, env) {
         let i = 0;
         if (scenario === 'hot') {
           const amount = Math.min(CACHE_MAX, tokens.distinct.length);
-          requests += (await load(contender.port, { connections: options.connections, amount, nextToken: () => tokens.distinct[i++] })).total;
+          requests += (
+            await load(contender.port, {
+              connections: options.connections,
+              amount,
+              nextToken: () => tokens.distinct[i++],
+            })
+          ).total;
         }
         const work =
-          scenario === 'distinct' ? { nextToken: () => tokens.distinct[i++ % tokens.distinct.length] } : { token: tokens.same };
+          scenario === 'distinct'
+            ? { nextToken: () => tokens.distinct[i++ % tokens.distinct.length] }
+            : { token: tokens.same };
         if (options.warmup > 0) {
-          const warm = await load(contender.port, { connections: options.connections, duration: options.warmup, ...work });
+          const warm = await load(contender.port, {
+            connections: options.connections,
+            duration: options.warmup,
+            ...work,
+          });
           requests += warm.total;
         }
         log(`profile ${id} ${scenario}: ${options.duration} s under --cpu-prof`);
@@ -652,7 +719,11 @@ async function main() {
   const env = environment(buildNote);
   const command = commandLine();
   log(`mode ${options.mode}${options.profile ? ' (profile)' : ''}; contenders ${options.contenders.join(', ')}`);
-  if (options.scenarios.includes('distinct') && options.tokens <= CACHE_MAX && options.contenders.includes('express-m2m')) {
+  if (
+    options.scenarios.includes('distinct') &&
+    options.tokens <= CACHE_MAX &&
+    options.contenders.includes('express-m2m')
+  ) {
     log(`warning: --tokens ${options.tokens} ≤ cache.max ${CACHE_MAX}: express-m2m will get cache hits in scenario 2`);
   }
 
@@ -693,11 +764,13 @@ async function main() {
       }
       if (options.scenarios.includes('cold')) {
         data.cold = [];
-        for (const id of options.contenders.filter((c) => c !== 'no-auth')) data.cold.push(await coldStart(id, issuerProcess, tokens, options));
+        for (const id of options.contenders.filter((c) => c !== 'no-auth'))
+          data.cold.push(await coldStart(id, issuerProcess, tokens, options));
       }
       if (options.scenarios.includes('flood')) {
         data.flood = [];
-        for (const id of options.contenders.filter((c) => c !== 'no-auth')) data.flood.push(await kidFlood(id, issuerProcess, tokens, options));
+        for (const id of options.contenders.filter((c) => c !== 'no-auth'))
+          data.flood.push(await kidFlood(id, issuerProcess, tokens, options));
       }
     }
   } finally {
@@ -761,7 +834,10 @@ async function main() {
     const unknown = data.budget.filter((row) => row.pass === undefined && !row.info);
     for (const row of unknown) log(`check: not evaluated: ${row.name}`);
     if (missed.length > 0) {
-      for (const row of missed) log(`BUDGET MISSED: ${row.name}: ${typeof row.value === 'number' ? row.value.toFixed(2) : row.value} (budget ${row.target})`);
+      for (const row of missed)
+        log(
+          `BUDGET MISSED: ${row.name}: ${typeof row.value === 'number' ? row.value.toFixed(2) : row.value} (budget ${row.target})`,
+        );
       return 1;
     }
     log('check: every evaluated budget is met');

@@ -34,7 +34,12 @@ export function createOrdersApi({ issuerBaseURL, audience }) {
 
   // Writers: this scope is required.
   app.post('/orders', requireScopes('create:orders'), (req, res) => {
-    const order = { id: `o-${1001 + orders.length}`, item: String(req.body?.item ?? 'unknown'), quantity: 1, refunded: false };
+    const order = {
+      id: `o-${1001 + orders.length}`,
+      item: String(req.body?.item ?? 'unknown'),
+      quantity: 1,
+      refunded: false,
+    };
     orders.push(order);
     res.status(201).json({ caller: req.auth.clientId, order });
   });

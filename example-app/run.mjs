@@ -49,7 +49,9 @@ if (serve) {
   } finally {
     await shutdown();
   }
-  console.log(failures === 0 ? '\nAll steps behaved as expected.' : `\n${failures} step(s) did NOT behave as expected.`);
+  console.log(
+    failures === 0 ? '\nAll steps behaved as expected.' : `\n${failures} step(s) did NOT behave as expected.`,
+  );
   process.exitCode = failures === 0 ? 0 : 1;
 }
 
@@ -68,7 +70,9 @@ async function scenario() {
   };
 
   console.log('express-m2m example: an authorization server, an orders API and a worker on 127.0.0.1\n');
-  console.log(`  authorization server  ${issuer.issuerBaseURL}  (createTestIssuer; clients: orders-worker, billing-service, intruder)`);
+  console.log(
+    `  authorization server  ${issuer.issuerBaseURL}  (createTestIssuer; clients: orders-worker, billing-service, intruder)`,
+  );
   console.log(`  orders API            ${api.url}  (Express + requireM2M, audience ${ORDERS_API})`);
 
   const workerConfig = {
@@ -81,13 +85,19 @@ async function scenario() {
   };
   const worker = createWorker(workerConfig);
 
-  await step('The worker requests an access token (client-credentials grant). The same request with curl:', 200, async () => {
-    console.log(indent(tokenRequestAsCurl(workerConfig), 5));
-    const token = await worker.getToken();
-    const claims = decodeClaims(token);
-    console.log(`   ← 200 access_token ${abbreviate(token)} (sub ${claims.sub}, scope "${claims.scope}", expires in ${claims.exp - claims.iat} s)`);
-    return 200;
-  });
+  await step(
+    'The worker requests an access token (client-credentials grant). The same request with curl:',
+    200,
+    async () => {
+      console.log(indent(tokenRequestAsCurl(workerConfig), 5));
+      const token = await worker.getToken();
+      const claims = decodeClaims(token);
+      console.log(
+        `   ← 200 access_token ${abbreviate(token)} (sub ${claims.sub}, scope "${claims.scope}", expires in ${claims.exp - claims.iat} s)`,
+      );
+      return 200;
+    },
+  );
 
   await step('GET /orders with the token: the route wants read:orders (or admin:orders)', 200, () =>
     show('GET', '/orders', (url) => worker.fetch(url), 'worker.fetch adds Authorization: Bearer <token>'),
@@ -97,15 +107,34 @@ async function scenario() {
     show('POST', '/orders', (url) => worker.fetch(url, jsonBody({ item: 'espresso cups' })), 'Bearer <token>'),
   );
 
-  await step('GET /orders without any token', 401, () => show('GET', '/orders', (url) => fetch(url), 'no Authorization header'));
+  await step('GET /orders without any token', 401, () =>
+    show('GET', '/orders', (url) => fetch(url), 'no Authorization header'),
+  );
 
-  await step('GET /orders with a forged token (right claims, signed with a key the issuer never published)', 401, async () => {
-    const forged = await issuer.mint({}, { audience: ORDERS_API, scope: 'read:orders', clientId: 'orders-worker', foreignKey: true });
-    return show('GET', '/orders', (url) => fetch(url, { headers: { authorization: `Bearer ${forged}` } }), 'Bearer <forged token>');
-  });
+  await step(
+    'GET /orders with a forged token (right claims, signed with a key the issuer never published)',
+    401,
+    async () => {
+      const forged = await issuer.mint(
+        {},
+        { audience: ORDERS_API, scope: 'read:orders', clientId: 'orders-worker', foreignKey: true },
+      );
+      return show(
+        'GET',
+        '/orders',
+        (url) => fetch(url, { headers: { authorization: `Bearer ${forged}` } }),
+        'Bearer <forged token>',
+      );
+    },
+  );
 
   await step('intruder (a registered client, not authorized for this API) requests a token', 'refused', async () => {
-    const intruder = createWorker({ ...workerConfig, clientId: 'intruder', clientSecret: secrets.intruder, scope: undefined });
+    const intruder = createWorker({
+      ...workerConfig,
+      clientId: 'intruder',
+      clientSecret: secrets.intruder,
+      scope: undefined,
+    });
     console.log(`   → POST ${issuer.tokenEndpoint} (client_id=intruder, audience=${ORDERS_API})`);
     try {
       await intruder.getToken();
@@ -123,7 +152,9 @@ async function scenario() {
     const status = await show('GET', '/orders', (url) => worker.fetch(url), 'Bearer <the same token>');
     const now = issuer.requestCounts.token;
     console.log(`   token requests served by the issuer: ${tokenRequests} before this call, ${now} after`);
-    return status === 200 && now === tokenRequests ? 'cached' : `status ${status}, ${now - tokenRequests} new token request(s)`;
+    return status === 200 && now === tokenRequests
+      ? 'cached'
+      : `status ${status}, ${now - tokenRequests} new token request(s)`;
   });
 
   const billing = createWorker({
@@ -133,11 +164,21 @@ async function scenario() {
     scope: 'read:orders create:orders',
   });
   await step('billing-service (granted create:orders) creates an order', 201, () =>
-    show('POST', '/orders', (url) => billing.fetch(url, jsonBody({ item: 'espresso cups' })), 'Bearer <billing-service token>'),
+    show(
+      'POST',
+      '/orders',
+      (url) => billing.fetch(url, jsonBody({ item: 'espresso cups' })),
+      'Bearer <billing-service token>',
+    ),
   );
 
   await step('orders-worker calls the refund route, which requireClient reserves for billing-service', 403, () =>
-    show('POST', '/orders/o-1001/refund', (url) => worker.fetch(url, { method: 'POST' }), 'Bearer <orders-worker token>'),
+    show(
+      'POST',
+      '/orders/o-1001/refund',
+      (url) => worker.fetch(url, { method: 'POST' }),
+      'Bearer <orders-worker token>',
+    ),
   );
 
   return failures;
@@ -199,7 +240,10 @@ ${curl('intruder')}
 /** Builds dist/ with the TypeScript compiler unless it is newer than every source file. */
 function ensureBuilt() {
   const outputs = ['dist/index.js', 'dist/testing/index.js', 'dist/client/index.js'].map((file) => join(root, file));
-  const inputs = [...listFiles(join(root, 'src')), ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((file) => join(root, file))];
+  const inputs = [
+    ...listFiles(join(root, 'src')),
+    ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((file) => join(root, file)),
+  ];
   const newestInput = Math.max(...inputs.map(mtime));
   const oldestOutput = Math.min(...outputs.map((file) => (existsSync(file) ? mtime(file) : 0)));
   if (oldestOutput > newestInput) return;

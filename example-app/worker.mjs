@@ -24,7 +24,10 @@ export function createWorker({ issuerBaseURL, clientId, clientSecret, audience, 
  * The token request the client sends, as a curl command (`client_secret_post`, the default).
  * With `maskSecret`, the secret is replaced by asterisks so the command can be shown or logged.
  */
-export function tokenRequestAsCurl({ tokenEndpoint, clientId, clientSecret, audience, scope }, { maskSecret = true } = {}) {
+export function tokenRequestAsCurl(
+  { tokenEndpoint, clientId, clientSecret, audience, scope },
+  { maskSecret = true } = {},
+) {
   const lines = [
     `curl -s -X POST ${tokenEndpoint}`,
     `-d grant_type=client_credentials`,

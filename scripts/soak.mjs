@@ -70,7 +70,13 @@ async function runApi() {
   const { requireM2M, requireScopes, m2mErrorHandler } = await import('../dist/index.js');
   const { default: express } = await import('express');
   const config = JSON.parse(process.env.SOAK_CONFIG ?? '{}');
-  const stats = { foreignErrors: 0, unhandled: 0, uncaught: 0, events: { fetched: 0, fetch_failed: 0, serving_stale: 0 }, lastForeign: '' };
+  const stats = {
+    foreignErrors: 0,
+    unhandled: 0,
+    uncaught: 0,
+    events: { fetched: 0, fetch_failed: 0, serving_stale: 0 },
+    lastForeign: '',
+  };
   process.on('unhandledRejection', () => stats.unhandled++);
   process.on('uncaughtException', (error) => {
     stats.uncaught++;
@@ -122,7 +128,9 @@ async function runMain() {
   const connections = Number(args.connections);
   const maxHeapGrowth = Number(args['max-heap-growth-mb']) * 1024 * 1024;
   if (!(duration > 0) || !(connections > 0) || !(maxHeapGrowth > 0)) {
-    console.error('usage: node scripts/soak.mjs [--duration s] [--connections n] [--max-heap-growth-mb n] [--no-build]');
+    console.error(
+      'usage: node scripts/soak.mjs [--duration s] [--connections n] [--max-heap-growth-mb n] [--no-build]',
+    );
     return 2;
   }
   if (!args['no-build']) buildIfStale();
@@ -133,7 +141,9 @@ async function runMain() {
   const unhandled = [];
   process.on('unhandledRejection', (reason) => unhandled.push(String(reason)));
 
-  const issuer = await createTestIssuer({ clients: [{ clientId: 'soak', clientSecret: 'x', grants: { [AUDIENCE]: [SCOPE] } }] });
+  const issuer = await createTestIssuer({
+    clients: [{ clientId: 'soak', clientSecret: 'x', grants: { [AUDIENCE]: [SCOPE] } }],
+  });
   const proxy = await startJwksProxy(issuer.jwksUri);
 
   // ---- the schedule
@@ -177,7 +187,19 @@ async function runMain() {
     forged: await mintMany(50, {}, { clientId: 'soak', scope: SCOPE, foreignKey: true }),
     noScope: await mintMany(50, {}, { clientId: 'soak', scope: 'write:other' }),
   };
-  const MIX = ['valid', 'validNew', 'valid', 'expired', 'valid', 'forged', 'validNew', 'missing', 'valid', 'malformed', 'noScope'];
+  const MIX = [
+    'valid',
+    'validNew',
+    'valid',
+    'expired',
+    'valid',
+    'forged',
+    'validNew',
+    'missing',
+    'valid',
+    'malformed',
+    'noScope',
+  ];
   const EXPECTED = {
     expired: [401, 'invalid_token'],
     forged: [401, 'invalid_token'],
@@ -228,7 +250,10 @@ async function runMain() {
       if (status === 200) return;
       const documented = kind === 'validNew' && status === 401 && (newKeyMayFail(sentAt) || newKeyMayFail(at));
       if (documented) tolerated.newKeyRefusals++;
-      else violation(`valid token (${kind}) refused with ${status} at ${at.toFixed(2)} s (sent ${sentAt.toFixed(2)} s): ${String(body).slice(0, 120)}`);
+      else
+        violation(
+          `valid token (${kind}) refused with ${status} at ${at.toFixed(2)} s (sent ${sentAt.toFixed(2)} s): ${String(body).slice(0, 120)}`,
+        );
       return;
     }
     const [expectedStatus, expectedError] = EXPECTED[kind];
@@ -239,7 +264,9 @@ async function runMain() {
       error = undefined;
     }
     if (status !== expectedStatus || error !== expectedError) {
-      violation(`${kind} answered ${status} ${error} (expected ${expectedStatus} ${expectedError}) at ${at.toFixed(2)} s`);
+      violation(
+        `${kind} answered ${status} ${error} (expected ${expectedStatus} ${expectedError}) at ${at.toFixed(2)} s`,
+      );
     }
   };
 
@@ -254,7 +281,10 @@ async function runMain() {
   );
 
   const timers = [];
-  const at = (seconds, action) => timers.push(setTimeout(() => Promise.resolve(action()).catch((error) => violation(`schedule: ${error}`)), seconds * 1000));
+  const at = (seconds, action) =>
+    timers.push(
+      setTimeout(() => Promise.resolve(action()).catch((error) => violation(`schedule: ${error}`)), seconds * 1000),
+    );
   at(rotationAt, async () => {
     await issuer.rotateKeys();
     const fresh = await mintMany(400, {}, { clientId: 'soak', scope: SCOPE });
@@ -267,12 +297,15 @@ async function runMain() {
   at(outageStart + phase, () => ((proxy.mode = 'reset'), log('JWKS outage: connection resets')));
   at(outageStart + 2 * phase, () => ((proxy.mode = 'hang'), log('JWKS outage: hanging')));
   at(outageEnd, () => ((proxy.mode = 'up'), log('JWKS outage ends')));
-  const sampler = setInterval(async () => {
-    api.send('heap');
-    const { heapUsed } = await nextMessage('heap');
-    heapSamples.push(heapUsed);
-    log(`API heap ${mb(heapUsed)}`);
-  }, Math.max(1000, (duration * 1000) / 6));
+  const sampler = setInterval(
+    async () => {
+      api.send('heap');
+      const { heapUsed } = await nextMessage('heap');
+      heapSamples.push(heapUsed);
+      log(`API heap ${mb(heapUsed)}`);
+    },
+    Math.max(1000, (duration * 1000) / 6),
+  );
 
   started.at = performance.now();
   const result = await autocannon({
@@ -297,29 +330,39 @@ async function runMain() {
   if (result.errors > 0) violation(`${result.errors} socket errors`);
   if (result.timeouts > 0) violation(`${result.timeouts} request timeouts`);
   if (result.non2xx === undefined) violation('autocannon gave no status counts');
-  if (stats.foreignErrors > 0) violation(`${stats.foreignErrors} non-package errors reached the API error handler: ${stats.lastForeign}`);
+  if (stats.foreignErrors > 0)
+    violation(`${stats.foreignErrors} non-package errors reached the API error handler: ${stats.lastForeign}`);
   if (stats.unhandled > 0) violation(`${stats.unhandled} unhandled rejections in the API process`);
   if (stats.uncaught > 0) violation(`${stats.uncaught} uncaught exceptions in the API process: ${stats.lastForeign}`);
   if (unhandled.length > 0) violation(`${unhandled.length} unhandled rejections in the driver: ${unhandled[0]}`);
   if (proxy.failures === 0) violation('the outage never hit a JWKS fetch (schedule too short?)');
-  if (heapEnd - heapStart > maxHeapGrowth) violation(`API heap grew by ${mb(heapEnd - heapStart)} (limit ${mb(maxHeapGrowth)})`);
+  if (heapEnd - heapStart > maxHeapGrowth)
+    violation(`API heap grew by ${mb(heapEnd - heapStart)} (limit ${mb(maxHeapGrowth)})`);
 
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   console.log('\n[soak] results');
-  console.log(`  requests: ${total} (${Math.round(result.requests.average)} req/s average), 5xx: ${result['5xx'] ?? 0}, errors: ${result.errors}, timeouts: ${result.timeouts}`);
+  console.log(
+    `  requests: ${total} (${Math.round(result.requests.average)} req/s average), 5xx: ${result['5xx'] ?? 0}, errors: ${result.errors}, timeouts: ${result.timeouts}`,
+  );
   console.log(`  latency: p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`);
-  console.log(`  slowest: ${slowest.map((r) => `${(r.latency * 1000).toFixed(0)} ms (${r.kind} ${r.status}, sent at ${r.sentAt.toFixed(2)} s)`).join('; ')}`);
+  console.log(
+    `  slowest: ${slowest.map((r) => `${(r.latency * 1000).toFixed(0)} ms (${r.kind} ${r.status}, sent at ${r.sentAt.toFixed(2)} s)`).join('; ')}`,
+  );
   console.log(`  by kind and status: ${JSON.stringify(Object.fromEntries(Object.entries(counts).sort()))}`);
   console.log(`  rotated-key tokens refused inside the documented window: ${tolerated.newKeyRefusals}`);
   console.log(`  JWKS fetches through the proxy: ${proxy.served} served, ${proxy.failures} failed (outage)`);
   console.log(`  key-set events in the API: ${JSON.stringify(stats.events)}`);
-  console.log(`  API heap after GC: start ${mb(heapStart)}, end ${mb(heapEnd)} (${signedMb(heapEnd - heapStart)}); samples ${heapSamples.map(mb).join(', ')}`);
+  console.log(
+    `  API heap after GC: start ${mb(heapStart)}, end ${mb(heapEnd)} (${signedMb(heapEnd - heapStart)}); samples ${heapSamples.map(mb).join(', ')}`,
+  );
   if (violations.length > 0) {
     console.log(`\n[soak] FAILED: ${violations.length} violation(s)`);
     for (const text of violations) console.log(`  - ${text}`);
     return 1;
   }
-  console.log('\n[soak] PASSED: no 5xx, no unhandled rejection, no valid token refused outside the documented behaviour');
+  console.log(
+    '\n[soak] PASSED: no 5xx, no unhandled rejection, no valid token refused outside the documented behaviour',
+  );
   return 0;
 }
 
@@ -377,10 +420,14 @@ function buildIfStale() {
   const stale = outputs.some((p) => !existsSync(p) || statSync(p).mtimeMs < newest(join(ROOT, 'src')));
   if (!stale) return;
   console.log('[soak] dist/ is missing or older than src/: building with tsc -p tsconfig.build.json');
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
-    stdio: 'inherit',
-    cwd: ROOT,
-  });
+  execFileSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
+    {
+      stdio: 'inherit',
+      cwd: ROOT,
+    },
+  );
 }
 
 function mb(bytes) {

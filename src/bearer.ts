@@ -75,7 +75,11 @@ function fromHeader(header: string | readonly string[] | undefined, realm?: stri
   if (value.length > MAX_TOKEN_LENGTH + 64) throw new InvalidRequestError('token too large', { realm });
   // `auth-scheme 1*SP token68` (RFC 7235 §2.1), the scheme matched case-insensitively; read
   // by hand because this runs on every request and a regex would scan the whole token once more.
-  if (value.length > SCHEME.length && value.charCodeAt(SCHEME.length) === SPACE && value.slice(0, SCHEME.length).toLowerCase() === SCHEME) {
+  if (
+    value.length > SCHEME.length &&
+    value.charCodeAt(SCHEME.length) === SPACE &&
+    value.slice(0, SCHEME.length).toLowerCase() === SCHEME
+  ) {
     let start = SCHEME.length + 1;
     while (value.charCodeAt(start) === SPACE) start++;
     if (start === value.length) throw new InvalidRequestError('missing token in Authorization header', { realm });

@@ -71,7 +71,8 @@ export function isClientCredentialsToken(payload: JWTPayload): boolean {
   const { sub } = payload;
   if (typeof sub !== 'string' || sub === '') return false;
   const { client_id: clientId, azp, cid } = payload;
-  if (typeof clientId === 'string' && clientId !== '' && (sub === clientId || sub === clientId + AUTH0_CLIENT_SUFFIX)) return true;
+  if (typeof clientId === 'string' && clientId !== '' && (sub === clientId || sub === clientId + AUTH0_CLIENT_SUFFIX))
+    return true;
   if (typeof azp === 'string' && azp !== '' && (sub === azp || sub === azp + AUTH0_CLIENT_SUFFIX)) return true;
   if (typeof cid === 'string' && sub === cid) return true;
   return false;

@@ -13,7 +13,16 @@ import type { KeySetEvent } from './keys/events.js';
 
 /** Asymmetric algorithms allowed by default. */
 export const ASYMMETRIC_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
 ] as const;
 /** Symmetric algorithms, allowed only with `secret`. */
 export const SYMMETRIC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
@@ -133,11 +142,14 @@ export function resolveOptions(options: VerifierOptions = {}, env: NodeJS.Proces
 
   const audience = list(options.audience ?? env.AUDIENCE, 'audience');
   if (audience === undefined) {
-    throw new TypeError(`${PREFIX} no audience configured: set the \`audience\` option or the AUDIENCE environment variable`);
+    throw new TypeError(
+      `${PREFIX} no audience configured: set the \`audience\` option or the AUDIENCE environment variable`,
+    );
   }
 
   if (secret !== undefined) {
-    if (jwksUri !== undefined) throw new TypeError(`${PREFIX} \`secret\` and \`jwksUri\` (JWKS_URI) cannot be combined`);
+    if (jwksUri !== undefined)
+      throw new TypeError(`${PREFIX} \`secret\` and \`jwksUri\` (JWKS_URI) cannot be combined`);
     if (issuer === undefined && issuerBaseURL === undefined) {
       throw new TypeError(
         `${PREFIX} no issuer configured: with \`secret\`, set \`issuer\` (ISSUER) or \`issuerBaseURL\` (ISSUER_BASE_URL)`,
@@ -153,7 +165,9 @@ export function resolveOptions(options: VerifierOptions = {}, env: NodeJS.Proces
   const jwks = options.jwks ?? {};
   const realm = options.realm ?? DEFAULT_REALM;
   if (typeof realm !== 'string' || realm === '' || !isQuotable(realm)) {
-    throw new TypeError(`${PREFIX} \`realm\` must be a non-empty string of printable ASCII without quotes or backslashes`);
+    throw new TypeError(
+      `${PREFIX} \`realm\` must be a non-empty string of printable ASCII without quotes or backslashes`,
+    );
   }
   if (options.isM2M !== undefined && typeof options.isM2M !== 'function') {
     throw new TypeError(`${PREFIX} \`isM2M\` must be a function`);
@@ -199,11 +213,12 @@ function resolveAlgorithms(requested: readonly string[] | undefined, symmetric: 
   }
   for (const alg of requested) {
     if (!allowed.includes(alg)) {
-      const reason = String(alg).toLowerCase() === 'none'
-        ? '"none" is never allowed'
-        : symmetric
-          ? 'with `secret` only HS256, HS384 and HS512 are allowed'
-          : 'without `secret` only RS*, PS*, ES* and EdDSA are allowed';
+      const reason =
+        String(alg).toLowerCase() === 'none'
+          ? '"none" is never allowed'
+          : symmetric
+            ? 'with `secret` only HS256, HS384 and HS512 are allowed'
+            : 'without `secret` only RS*, PS*, ES* and EdDSA are allowed';
       throw new TypeError(`${PREFIX} unsupported algorithm in \`algorithms\`: ${reason}`);
     }
   }

@@ -181,7 +181,12 @@ export class Verifier implements TokenVerifier {
   }
 
   /** Applies the package's policies to a token whose signature and claims are valid, and caches the result. */
-  private accept(token: string, { header, payload }: VerifiedJwt, now: number, keySetFetchedAt: number | undefined): M2MAuth {
+  private accept(
+    token: string,
+    { header, payload }: VerifiedJwt,
+    now: number,
+    keySetFetchedAt: number | undefined,
+  ): M2MAuth {
     const auth = this.authorize(token, header, payload, now);
     this.cache.set(token, { auth, payload }, this.cacheDeadline(payload, now, keySetFetchedAt));
     return auth;
@@ -331,4 +336,3 @@ export function isVerifiedAuth(auth: unknown): auth is M2MAuth {
 export function realmOfAuth(auth: M2MAuth): string | undefined {
   return issued.get(auth);
 }
-

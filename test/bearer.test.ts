@@ -84,7 +84,9 @@ describe('extractBearerToken: Authorization header (RFC 6750 §2.1)', () => {
 
 describe('extractBearerToken: query and body (RFC 6750 §2.2, §2.3)', () => {
   it('ignores query and body unless their location is enabled', () => {
-    expect(extract({ query: { access_token: TOKEN }, body: { access_token: TOKEN }, contentType: FORM })).toBeUndefined();
+    expect(
+      extract({ query: { access_token: TOKEN }, body: { access_token: TOKEN }, contentType: FORM }),
+    ).toBeUndefined();
   });
 
   it('reads access_token from the query when enabled', () => {
@@ -101,13 +103,11 @@ describe('extractBearerToken: query and body (RFC 6750 §2.2, §2.3)', () => {
   });
 
   it('refuses a token sent in more than one place', () => {
-    const error = rejection(
-      { authorization: `Bearer ${TOKEN}`, query: { access_token: TOKEN } },
-      ['header', 'query'],
-    );
+    const error = rejection({ authorization: `Bearer ${TOKEN}`, query: { access_token: TOKEN } }, ['header', 'query']);
     expect(error.description).toBe('more than one method used to send the token');
     expect(
-      rejection({ query: { access_token: TOKEN }, body: { access_token: TOKEN }, contentType: FORM }, ['query', 'body']).code,
+      rejection({ query: { access_token: TOKEN }, body: { access_token: TOKEN }, contentType: FORM }, ['query', 'body'])
+        .code,
     ).toBe('invalid_request');
   });
 

@@ -32,9 +32,9 @@ describe('error classes', () => {
     expect(new InvalidTokenError('token expired', { realm: 'orders' }).headers['WWW-Authenticate']).toBe(
       'Bearer realm="orders", error="invalid_token", error_description="token expired"',
     );
-    expect(new InsufficientScopeError('missing required scope', { scope: ['a', 'b'] }).headers['WWW-Authenticate']).toBe(
-      'Bearer realm="api", error="insufficient_scope", error_description="missing required scope", scope="a b"',
-    );
+    expect(
+      new InsufficientScopeError('missing required scope', { scope: ['a', 'b'] }).headers['WWW-Authenticate'],
+    ).toBe('Bearer realm="api", error="insufficient_scope", error_description="missing required scope", scope="a b"');
   });
 
   it('sets Retry-After on 503, rounded up to whole seconds', () => {
@@ -55,7 +55,10 @@ describe('error classes', () => {
       error: 'invalid_token',
       error_description: 'token expired',
     });
-    expect(new UnauthorizedError().toJSON()).toEqual({ error: 'unauthorized', error_description: 'authentication required' });
+    expect(new UnauthorizedError().toJSON()).toEqual({
+      error: 'unauthorized',
+      error_description: 'authentication required',
+    });
   });
 
   it('is not fooled by other errors', () => {

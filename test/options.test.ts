@@ -8,7 +8,18 @@ describe('resolveOptions', () => {
   it('applies the documented defaults', () => {
     const resolved = resolveOptions(base, {});
     expect(resolved.audience).toEqual(['https://api.example.com']);
-    expect(resolved.algorithms).toEqual(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']);
+    expect(resolved.algorithms).toEqual([
+      'RS256',
+      'RS384',
+      'RS512',
+      'PS256',
+      'PS384',
+      'PS512',
+      'ES256',
+      'ES384',
+      'ES512',
+      'EdDSA',
+    ]);
     expect(resolved.clockTolerance).toBe(5);
     expect(resolved.strict).toBe(false);
     expect(resolved.m2mOnly).toBe(true);
@@ -18,7 +29,15 @@ describe('resolveOptions', () => {
   });
 
   it('falls back to the environment', () => {
-    const resolved = resolveOptions({}, { ISSUER_BASE_URL: 'https://t.example.com', AUDIENCE: 'aud', ISSUER: 'https://t.example.com/', JWKS_URI: 'https://t.example.com/jwks' });
+    const resolved = resolveOptions(
+      {},
+      {
+        ISSUER_BASE_URL: 'https://t.example.com',
+        AUDIENCE: 'aud',
+        ISSUER: 'https://t.example.com/',
+        JWKS_URI: 'https://t.example.com/jwks',
+      },
+    );
     expect(resolved).toMatchObject({
       issuerBaseURL: 'https://t.example.com',
       issuer: 'https://t.example.com/',

@@ -98,12 +98,32 @@ describe('createVerifier: refusing tokens (401 invalid_token)', () => {
     ['a token for another audience', () => issuer.mint({}, { audience: 'https://evil' }), 'unexpected audience'],
     ['a token from another issuer', () => issuer.mint({ iss: 'https://evil/' }), 'unexpected issuer'],
     ['a token without iss', () => issuer.mint({ iss: undefined }), 'missing iss claim'],
-    ['a token signed with an unpublished key', () => issuer.mint({}, { foreignKey: true, kid: issuer.currentKid() as string }), 'signature verification failed'],
+    [
+      'a token signed with an unpublished key',
+      () => issuer.mint({}, { foreignKey: true, kid: issuer.currentKid() as string }),
+      'signature verification failed',
+    ],
     ['a token with an unknown kid', () => issuer.mint({}, { foreignKey: true }), 'no matching signing key'],
-    ['a token issued in the future', () => issuer.mint({ iat: Math.floor(Date.now() / 1000) + 600 }), 'token issued in the future'],
-    ['a token with a string exp', () => issuer.mint({ exp: String(Math.floor(Date.now() / 1000) + 600) }), 'malformed exp claim'],
-    ['a user token (not client credentials)', () => issuer.mint({ gty: 'password', sub: 'auth0|user' }), 'token was not issued to a client (client-credentials grant)'],
-    ['a token naming no client', () => issuer.mint({ gty: 'client-credentials', sub: undefined, azp: undefined }), 'token does not identify its client'],
+    [
+      'a token issued in the future',
+      () => issuer.mint({ iat: Math.floor(Date.now() / 1000) + 600 }),
+      'token issued in the future',
+    ],
+    [
+      'a token with a string exp',
+      () => issuer.mint({ exp: String(Math.floor(Date.now() / 1000) + 600) }),
+      'malformed exp claim',
+    ],
+    [
+      'a user token (not client credentials)',
+      () => issuer.mint({ gty: 'password', sub: 'auth0|user' }),
+      'token was not issued to a client (client-credentials grant)',
+    ],
+    [
+      'a token naming no client',
+      () => issuer.mint({ gty: 'client-credentials', sub: undefined, azp: undefined }),
+      'token does not identify its client',
+    ],
   ])('refuses %s', async (_name, mint, description) => {
     await expectRejection(verifier.verify(await mint()), 401, description);
   });
@@ -144,7 +164,14 @@ describe('createVerifier: refusing tokens (401 invalid_token)', () => {
     try {
       const token = await issuer.mint(
         {},
-        { foreignKey: true, header: { jku: `${attacker.url}/jwks`, x5u: `${attacker.url}/cert`, jwk: { kty: 'RSA', n: 'AQAB', e: 'AQAB' } } },
+        {
+          foreignKey: true,
+          header: {
+            jku: `${attacker.url}/jwks`,
+            x5u: `${attacker.url}/cert`,
+            jwk: { kty: 'RSA', n: 'AQAB', e: 'AQAB' },
+          },
+        },
       );
       await expectRejection(verifier.verify(token), 401, 'no matching signing key');
       expect([...attacker.hits.values()].reduce((a, b) => a + b, 0)).toBe(0);
@@ -170,7 +197,13 @@ describe('createVerifier: refusing tokens (401 invalid_token)', () => {
     // RS256 signatures are 256 bytes: the last base64url character carries 4 unused bits.
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const strayBits = alphabet[alphabet.indexOf(last) | 1] as string;
-    for (const variant of [`${token}==`, `${token}=`, `${token.slice(0, -1)}${strayBits}`, token.replace('.', '.\n'), ` ${token}`]) {
+    for (const variant of [
+      `${token}==`,
+      `${token}=`,
+      `${token.slice(0, -1)}${strayBits}`,
+      token.replace('.', '.\n'),
+      ` ${token}`,
+    ]) {
       await expectRejection(verifier.verify(variant), 401, 'malformed token');
     }
   });
@@ -181,7 +214,9 @@ describe('createVerifier: refusing tokens (401 invalid_token)', () => {
 
   it('never puts token values in the description', async () => {
     const token = await issuer.mint({ iss: 'https://evil"\r\n/' }, { kid: 'kid"\r\nX: y' });
-    const error = (await verifierFor().verify(token).catch((e: unknown) => e)) as { message: string; headers: Record<string, string> };
+    const error = (await verifierFor()
+      .verify(token)
+      .catch((e: unknown) => e)) as { message: string; headers: Record<string, string> };
     expect(error.headers['WWW-Authenticate']).not.toMatch(/evil|kid"|\r|\n/);
     expect(error.message).not.toContain('evil');
   });
@@ -198,13 +233,20 @@ describe('createVerifier: options', () => {
     const old = await issuer.mint({ iat: Math.floor(Date.now() / 1000) - 120 });
     await expectRejection(verifierFor({ maxTokenAge: 60 }).verify(old), 401, 'token too old');
     await expect(verifierFor({ maxTokenAge: 300 }).verify(old)).resolves.toBeDefined();
-    await expectRejection(verifierFor({ maxTokenAge: 60 }).verify(await issuer.mint({ iat: undefined })), 401, 'missing iat claim');
+    await expectRejection(
+      verifierFor({ maxTokenAge: 60 }).verify(await issuer.mint({ iat: undefined })),
+      401,
+      'missing iat claim',
+    );
   });
 
   it('requires the RFC 9068 profile in strict mode', async () => {
     const strict = verifierFor({ strict: true });
     await expectRejection(strict.verify(await issuer.mint()), 401, 'unexpected token type');
-    const withoutJti = await issuer.mint({ client_id: 'x', sub: 'x', jti: undefined }, { header: { typ: 'application/at+jwt' } });
+    const withoutJti = await issuer.mint(
+      { client_id: 'x', sub: 'x', jti: undefined },
+      { header: { typ: 'application/at+jwt' } },
+    );
     await expectRejection(strict.verify(withoutJti), 401, 'missing jti claim');
     const ok = await issuer.mint({ client_id: 'x', sub: 'x' }, { header: { typ: 'application/at+jwt' } });
     await expect(strict.verify(ok)).resolves.toMatchObject({ clientId: 'x' });
@@ -217,10 +259,16 @@ describe('createVerifier: options', () => {
 
   it('replaces the detection with isM2M, failing closed when it throws', async () => {
     const token = await issuer.mint({ gty: undefined, roles: ['service'] });
-    const custom = verifierFor({ isM2M: (payload: JWTPayload) => Array.isArray(payload.roles) && payload.roles.includes('service') });
+    const custom = verifierFor({
+      isM2M: (payload: JWTPayload) => Array.isArray(payload.roles) && payload.roles.includes('service'),
+    });
     await expect(custom.verify(token)).resolves.toBeDefined();
     await expectRejection(
-      verifierFor({ isM2M: () => { throw new Error('boom'); } }).verify(token),
+      verifierFor({
+        isM2M: () => {
+          throw new Error('boom');
+        },
+      }).verify(token),
       401,
       'token was not issued to a client (client-credentials grant)',
     );
@@ -243,8 +291,12 @@ describe('createVerifier: options', () => {
   });
 
   it('uses the realm in its errors', async () => {
-    const error = await verifierFor({ realm: 'orders' }).verify('x.y.z').catch((e: unknown) => e);
-    expect((error as { headers: Record<string, string> }).headers['WWW-Authenticate']).toMatch(/^Bearer realm="orders", error="invalid_token"/);
+    const error = await verifierFor({ realm: 'orders' })
+      .verify('x.y.z')
+      .catch((e: unknown) => e);
+    expect((error as { headers: Record<string, string> }).headers['WWW-Authenticate']).toMatch(
+      /^Bearer realm="orders", error="invalid_token"/,
+    );
   });
 });
 
@@ -256,7 +308,11 @@ describe('createVerifier: symmetric secret', () => {
   afterAll(() => hsIssuer.close());
 
   it('verifies HS256/384/512 tokens with the issuer taken verbatim from issuerBaseURL', async () => {
-    const verifier = createVerifier({ issuerBaseURL: hsIssuer.issuer, audience: AUDIENCE, secret: 'a-long-shared-secret-of-32-bytes!!' });
+    const verifier = createVerifier({
+      issuerBaseURL: hsIssuer.issuer,
+      audience: AUDIENCE,
+      secret: 'a-long-shared-secret-of-32-bytes!!',
+    });
     for (const alg of ['HS256', 'HS384', 'HS512'] as const) {
       await expect(verifier.verify(await hsIssuer.mint({}, { alg }))).resolves.toMatchObject({ header: { alg } });
     }
@@ -265,8 +321,16 @@ describe('createVerifier: symmetric secret', () => {
   });
 
   it('refuses asymmetric tokens and wrong secrets', async () => {
-    const verifier = createVerifier({ issuer: hsIssuer.issuer, audience: AUDIENCE, secret: 'another-shared-secret-of-32-bytes!' });
-    await expectRejection(verifier.verify(await hsIssuer.mint({}, { alg: 'HS256' })), 401, 'signature verification failed');
+    const verifier = createVerifier({
+      issuer: hsIssuer.issuer,
+      audience: AUDIENCE,
+      secret: 'another-shared-secret-of-32-bytes!',
+    });
+    await expectRejection(
+      verifier.verify(await hsIssuer.mint({}, { alg: 'HS256' })),
+      401,
+      'signature verification failed',
+    );
     await expectRejection(verifier.verify(await hsIssuer.mint()), 401, 'algorithm not allowed');
   });
 });
@@ -324,7 +388,9 @@ describe('createVerifier: discovery', () => {
   it('ready() rejects when the metadata has no jwks_uri', async () => {
     const stub = await startServer((_req, res) => json(res, { issuer: 'x' }));
     try {
-      await expect(createVerifier({ issuerBaseURL: stub.url, audience: AUDIENCE }).ready()).rejects.toThrow(/no valid jwks_uri/);
+      await expect(createVerifier({ issuerBaseURL: stub.url, audience: AUDIENCE }).ready()).rejects.toThrow(
+        /no valid jwks_uri/,
+      );
     } finally {
       await stub.close();
     }
@@ -340,7 +406,12 @@ describe('createVerifier: key set lifecycle', () => {
       return json(res, {}, 404);
     });
     try {
-      const verifier = createVerifier({ issuer: issuer.issuer, jwksUri: `${stub.url}/jwks`, audience: AUDIENCE, jwks: { cooldown: 0.2 } });
+      const verifier = createVerifier({
+        issuer: issuer.issuer,
+        jwksUri: `${stub.url}/jwks`,
+        audience: AUDIENCE,
+        jwks: { cooldown: 0.2 },
+      });
       const token = await issuer.mint();
       const error = await verifier.verify(token).catch((e: unknown) => e);
       expect(error).toMatchObject({ status: 503, code: 'temporarily_unavailable', headers: { 'Retry-After': '1' } });
@@ -384,7 +455,11 @@ describe('createVerifier: key set lifecycle', () => {
         jwksUri: `${stub.url}/jwks`,
         audience: AUDIENCE,
         cache: false,
-        jwks: { cacheMaxAge: 0.1, cooldown: 0, onEvent: (event) => events.push(`${event.type}${'servingStale' in event ? `:${event.servingStale}` : ''}`) },
+        jwks: {
+          cacheMaxAge: 0.1,
+          cooldown: 0,
+          onEvent: (event) => events.push(`${event.type}${'servingStale' in event ? `:${event.servingStale}` : ''}`),
+        },
       });
       const token = await issuer.mint();
       await verifier.verify(token);
@@ -407,11 +482,19 @@ describe('createVerifier: key set lifecycle', () => {
     const fresh = await createTestIssuer();
     try {
       await fresh.mint({}, { alg: 'ES256' });
-      const verifier = createVerifier({ issuerBaseURL: fresh.issuerBaseURL, audience: AUDIENCE, jwks: { cooldown: 0 } });
+      const verifier = createVerifier({
+        issuerBaseURL: fresh.issuerBaseURL,
+        audience: AUDIENCE,
+        jwks: { cooldown: 0 },
+      });
       await expect(verifier.verify(await fresh.mint({}, { kid: null }))).resolves.toBeDefined();
       await fresh.rotateKeys('RS256');
       const refreshed = createVerifier({ issuerBaseURL: fresh.issuerBaseURL, audience: AUDIENCE });
-      await expectRejection(refreshed.verify(await fresh.mint({}, { kid: null })), 401, 'several signing keys match the token');
+      await expectRejection(
+        refreshed.verify(await fresh.mint({}, { kid: null })),
+        401,
+        'several signing keys match the token',
+      );
     } finally {
       await fresh.close();
     }
@@ -420,7 +503,12 @@ describe('createVerifier: key set lifecycle', () => {
   it('refuses a response larger than jwks.maxBytes', async () => {
     const stub = await startServer((_req, res) => json(res, { keys: [], padding: 'x'.repeat(5000) }));
     try {
-      const verifier = createVerifier({ issuer: issuer.issuer, jwksUri: `${stub.url}/jwks`, audience: AUDIENCE, jwks: { maxBytes: 1000 } });
+      const verifier = createVerifier({
+        issuer: issuer.issuer,
+        jwksUri: `${stub.url}/jwks`,
+        audience: AUDIENCE,
+        jwks: { maxBytes: 1000 },
+      });
       await expect(verifier.ready()).rejects.toThrow(/larger than 1000 bytes/);
     } finally {
       await stub.close();
@@ -430,7 +518,12 @@ describe('createVerifier: key set lifecycle', () => {
   it('times out a hanging JWKS endpoint', async () => {
     const stub = await startServer(() => undefined);
     try {
-      const verifier = createVerifier({ issuer: issuer.issuer, jwksUri: `${stub.url}/jwks`, audience: AUDIENCE, jwks: { timeout: 0.2 } });
+      const verifier = createVerifier({
+        issuer: issuer.issuer,
+        jwksUri: `${stub.url}/jwks`,
+        audience: AUDIENCE,
+        jwks: { timeout: 0.2 },
+      });
       const started = Date.now();
       const error = await verifier.verify(await issuer.mint()).catch((e: unknown) => e);
       expect(error).toMatchObject({ status: 503 });
@@ -444,8 +537,17 @@ describe('createVerifier: key set lifecycle', () => {
 describe('createVerifier: offloadSignatures', () => {
   it('checks an RS256 signature on the thread pool by default, and on the event loop with false', async () => {
     const token = await issuer.mint();
-    const offloaded = new Verifier(resolveOptions({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, cache: false }));
-    const inline = new Verifier(resolveOptions({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, cache: false, offloadSignatures: false }));
+    const offloaded = new Verifier(
+      resolveOptions({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, cache: false }),
+    );
+    const inline = new Verifier(
+      resolveOptions({
+        issuerBaseURL: issuer.issuerBaseURL,
+        audience: AUDIENCE,
+        cache: false,
+        offloadSignatures: false,
+      }),
+    );
     // The first token of a kid selects its key (asynchronously); later ones find it at once.
     await Promise.all([offloaded.verify(token), inline.verify(token)]);
     const pending = offloaded.verifyNow(token);
@@ -460,7 +562,9 @@ describe('createVerifier: offloadSignatures', () => {
     const [header, payload] = valid.split('.');
     const forged = `${header}.${payload}.${'A'.repeat(342)}`;
     for (const offloadSignatures of [true, false]) {
-      const verifier = new Verifier(resolveOptions({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, offloadSignatures }));
+      const verifier = new Verifier(
+        resolveOptions({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, offloadSignatures }),
+      );
       await expectRejection(verifier.verify(forged), 401, 'signature verification failed');
       const first = await verifier.verify(valid);
       expect(verifier.verifyNow(valid)).toBe(first);
@@ -468,7 +572,9 @@ describe('createVerifier: offloadSignatures', () => {
   });
 
   it('must be a boolean', () => {
-    expect(() => verifierFor({ offloadSignatures: 'yes' as unknown as boolean })).toThrow('`offloadSignatures` must be a boolean');
+    expect(() => verifierFor({ offloadSignatures: 'yes' as unknown as boolean })).toThrow(
+      '`offloadSignatures` must be a boolean',
+    );
   });
 });
 

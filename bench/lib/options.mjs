@@ -17,16 +17,61 @@ export const COOLDOWN = 30;
 
 const MODES = {
   full: {
-    rounds: 3, duration: 5, warmup: 2, connections: 50, tokens: CACHE_MAX + 2_000, flood: 2_000, cold: 500, coldDelay: 200,
-    microSeconds: 1, microRounds: 3, memoryTokens: 1_000_000, memoryRsaTokens: 50_000, timeout: 30, maxOtherCpu: 10, maxSlowdown: 15, retries: 2, quietWait: 30,
+    rounds: 3,
+    duration: 5,
+    warmup: 2,
+    connections: 50,
+    tokens: CACHE_MAX + 2_000,
+    flood: 2_000,
+    cold: 500,
+    coldDelay: 200,
+    microSeconds: 1,
+    microRounds: 3,
+    memoryTokens: 1_000_000,
+    memoryRsaTokens: 50_000,
+    timeout: 30,
+    maxOtherCpu: 10,
+    maxSlowdown: 15,
+    retries: 2,
+    quietWait: 30,
   },
   quick: {
-    rounds: 3, duration: 2, warmup: 1, connections: 50, tokens: CACHE_MAX + 2_000, flood: 2_000, cold: 500, coldDelay: 200,
-    microSeconds: 0.5, microRounds: 2, memoryTokens: 100_000, memoryRsaTokens: 25_000, timeout: 20, maxOtherCpu: 10, maxSlowdown: 15, retries: 2, quietWait: 15,
+    rounds: 3,
+    duration: 2,
+    warmup: 1,
+    connections: 50,
+    tokens: CACHE_MAX + 2_000,
+    flood: 2_000,
+    cold: 500,
+    coldDelay: 200,
+    microSeconds: 0.5,
+    microRounds: 2,
+    memoryTokens: 100_000,
+    memoryRsaTokens: 25_000,
+    timeout: 20,
+    maxOtherCpu: 10,
+    maxSlowdown: 15,
+    retries: 2,
+    quietWait: 15,
   },
   smoke: {
-    rounds: 1, duration: 1, warmup: 0.2, connections: 50, tokens: 2_000, flood: 200, cold: 100, coldDelay: 100,
-    microSeconds: 0.2, microRounds: 1, memoryTokens: 25_000, memoryRsaTokens: 2_000, timeout: 10, maxOtherCpu: 100, maxSlowdown: 100, retries: 0, quietWait: 0,
+    rounds: 1,
+    duration: 1,
+    warmup: 0.2,
+    connections: 50,
+    tokens: 2_000,
+    flood: 200,
+    cold: 100,
+    coldDelay: 100,
+    microSeconds: 0.2,
+    microRounds: 1,
+    memoryTokens: 25_000,
+    memoryRsaTokens: 2_000,
+    timeout: 10,
+    maxOtherCpu: 100,
+    maxSlowdown: 100,
+    retries: 0,
+    quietWait: 0,
   },
 };
 
@@ -81,13 +126,18 @@ Exit codes: 0 fine; 1 a budget missed (--check); 2 harness or sanity failure
 
 const num = (value, name, { integer = false, min = 0 } = {}) => {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new Error(`--${name}: invalid value ${value}`);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n)))
+    throw new Error(`--${name}: invalid value ${value}`);
   return n;
 };
 
 const list = (value, allowed, name) => {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const item of items) if (!allowed.includes(item)) throw new Error(`--${name}: unknown ${item} (allowed: ${allowed.join(', ')})`);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of items)
+    if (!allowed.includes(item)) throw new Error(`--${name}: unknown ${item} (allowed: ${allowed.join(', ')})`);
   return allowed.filter((item) => items.includes(item));
 };
 
@@ -147,14 +197,24 @@ export function parseOptions(argv) {
     flood: values.flood ? num(values.flood, 'flood', { integer: true, min: 1 }) : d.flood,
     cold: values.cold ? num(values.cold, 'cold', { integer: true, min: 1 }) : d.cold,
     coldDelay: values['cold-delay'] !== undefined ? num(values['cold-delay'], 'cold-delay') : d.coldDelay,
-    microSeconds: values['micro-seconds'] ? num(values['micro-seconds'], 'micro-seconds', { min: 0.05 }) : d.microSeconds,
-    microRounds: values['micro-rounds'] ? num(values['micro-rounds'], 'micro-rounds', { integer: true, min: 1 }) : d.microRounds,
-    memoryTokens: values['memory-tokens'] ? num(values['memory-tokens'], 'memory-tokens', { integer: true, min: 1 }) : d.memoryTokens,
+    microSeconds: values['micro-seconds']
+      ? num(values['micro-seconds'], 'micro-seconds', { min: 0.05 })
+      : d.microSeconds,
+    microRounds: values['micro-rounds']
+      ? num(values['micro-rounds'], 'micro-rounds', { integer: true, min: 1 })
+      : d.microRounds,
+    memoryTokens: values['memory-tokens']
+      ? num(values['memory-tokens'], 'memory-tokens', { integer: true, min: 1 })
+      : d.memoryTokens,
     memoryRsaTokens:
-      values['memory-rsa-tokens'] !== undefined ? num(values['memory-rsa-tokens'], 'memory-rsa-tokens', { integer: true }) : d.memoryRsaTokens,
+      values['memory-rsa-tokens'] !== undefined
+        ? num(values['memory-rsa-tokens'], 'memory-rsa-tokens', { integer: true })
+        : d.memoryRsaTokens,
     timeout: values.timeout ? num(values.timeout, 'timeout', { min: 1 }) : d.timeout,
-    maxOtherCpu: (values['max-other-cpu'] !== undefined ? num(values['max-other-cpu'], 'max-other-cpu') : d.maxOtherCpu) / 100,
-    maxSlowdown: (values['max-slowdown'] !== undefined ? num(values['max-slowdown'], 'max-slowdown') : d.maxSlowdown) / 100,
+    maxOtherCpu:
+      (values['max-other-cpu'] !== undefined ? num(values['max-other-cpu'], 'max-other-cpu') : d.maxOtherCpu) / 100,
+    maxSlowdown:
+      (values['max-slowdown'] !== undefined ? num(values['max-slowdown'], 'max-slowdown') : d.maxSlowdown) / 100,
     retries: values.retries !== undefined ? num(values.retries, 'retries', { integer: true }) : d.retries,
     quietWait: values['quiet-wait'] !== undefined ? num(values['quiet-wait'], 'quiet-wait') : d.quietWait,
     contenders: values.contenders
@@ -162,9 +222,14 @@ export function parseOptions(argv) {
       : values.profile
         ? ['express-m2m']
         : [...CONTENDERS],
-    scenarios: values.scenarios ? list(values.scenarios, SCENARIOS, 'scenarios') : values.profile ? ['same', 'distinct'] : [...SCENARIOS],
+    scenarios: values.scenarios
+      ? list(values.scenarios, SCENARIOS, 'scenarios')
+      : values.profile
+        ? ['same', 'distinct']
+        : [...SCENARIOS],
     parts: values.parts ? list(values.parts, PARTS, 'parts') : values.profile ? ['http'] : [...PARTS],
   };
-  if (options.profile) options.scenarios = options.scenarios.filter((s) => s === 'same' || s === 'hot' || s === 'distinct');
+  if (options.profile)
+    options.scenarios = options.scenarios.filter((s) => s === 'same' || s === 'hot' || s === 'distinct');
   return options;
 }

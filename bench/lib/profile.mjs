@@ -90,8 +90,15 @@ export function summarizeProfile(file, { top = 25 } = {}) {
   const functions = [...self.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
-    .map(([name, ms]) => ({ name, selfMs: ms, selfPct: (100 * ms) / totalMs, totalPct: (100 * (total.get(name) ?? ms)) / totalMs }));
-  const originRows = [...origins.entries()].sort((a, b) => b[1] - a[1]).map(([origin, ms]) => ({ origin, ms, pct: (100 * ms) / totalMs }));
+    .map(([name, ms]) => ({
+      name,
+      selfMs: ms,
+      selfPct: (100 * ms) / totalMs,
+      totalPct: (100 * (total.get(name) ?? ms)) / totalMs,
+    }));
+  const originRows = [...origins.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([origin, ms]) => ({ origin, ms, pct: (100 * ms) / totalMs }));
   // The heaviest express-m2m functions by inclusive time, to see where verify() spends it.
   const ownTotals = [...total.entries()]
     .filter(([name]) => / dist\//.test(name))

@@ -37,11 +37,20 @@ function environmentSection(env, command, options) {
         ['express-m2m commit', `${env.commit ?? 'unknown'}${env.srcDirty ? ' + uncommitted changes in src/' : ''}`],
         ...(options.label ? [['Code under test', options.label]] : []),
         ['Build', env.build],
-        ['Load average (1/5/15 min)', `at start ${fmtLoad(env.loadavgStart)}${env.loadavgEnd ? `; at end ${fmtLoad(env.loadavgEnd)}` : ''}`],
+        [
+          'Load average (1/5/15 min)',
+          `at start ${fmtLoad(env.loadavgStart)}${env.loadavgEnd ? `; at end ${fmtLoad(env.loadavgEnd)}` : ''}`,
+        ],
       ],
     ).replace('| --- | ---: |', '| --- | --- |'),
   );
-  lines.push('', table(['package', 'version'], env.packages.map((p) => [p.name, p.version])));
+  lines.push(
+    '',
+    table(
+      ['package', 'version'],
+      env.packages.map((p) => [p.name, p.version]),
+    ),
+  );
   lines.push('', `Command: \`${command}\` (mode: ${options.mode}).`);
   return lines.join('\n');
 }
@@ -73,7 +82,8 @@ const SCENARIO_NOTES = {
         ? `More tokens than express-m2m's cache.max (${int(CACHE_MAX)}), so its LRU cache never hits: every request is a full verification.`
         : `**Fewer tokens than express-m2m's cache.max (${int(CACHE_MAX)}): express-m2m gets cache hits here; this is not the budget's "new token on every request".**`
     }`,
-  badsig: 'Every request carries the same token with a valid kid but a signature made by another key; every auth contender must answer 401 (no-auth answers 200: it is only the ceiling).',
+  badsig:
+    'Every request carries the same token with a valid kid but a signature made by another key; every auth contender must answer 401 (no-auth answers 200: it is only the ceiling).',
 };
 
 function scenarioSection(key, result, summary, options) {
@@ -94,7 +104,18 @@ function scenarioSection(key, result, summary, options) {
   const lines = [`### ${result.title}`, '', note, ''];
   lines.push(
     table(
-      ['contender', 'req/s', 'p50 ms', 'p99 ms', expectedLabel, '× no-auth', '× oauth2-jwt-bearer', 'req/s per round', 'app CPU µs/req (all / event loop)', 'other CPU / host speed'],
+      [
+        'contender',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        expectedLabel,
+        '× no-auth',
+        '× oauth2-jwt-bearer',
+        'req/s per round',
+        'app CPU µs/req (all / event loop)',
+        'other CPU / host speed',
+      ],
       rows,
     ),
   );
@@ -111,7 +132,8 @@ function precheckSection(scenarios) {
   const first = Object.values(scenarios)[0];
   if (!first) return '';
   const rows = Object.entries(first.prechecks).map(([id, { expected, observed }]) => {
-    const cell = (k) => (observed[k] === expected[k] ? String(observed[k]) : `**${observed[k]}** (expected ${expected[k]})`);
+    const cell = (k) =>
+      observed[k] === expected[k] ? String(observed[k]) : `**${observed[k]}** (expected ${expected[k]})`;
     return [id, cell('valid'), cell('none'), cell('badSignature'), cell('noScope')];
   });
   return [
@@ -212,7 +234,19 @@ function memorySection(memories, verdicts) {
   });
   lines.push(
     table(
-      ['alg', 'tokens', 'token chars', 'heap before', `heap at 2×cache.max`, 'heap after', 'growth', 'cache entries', 'bytes per entry', 'mint+verify rate', 'verdict'],
+      [
+        'alg',
+        'tokens',
+        'token chars',
+        'heap before',
+        `heap at 2×cache.max`,
+        'heap after',
+        'growth',
+        'cache entries',
+        'bytes per entry',
+        'mint+verify rate',
+        'verdict',
+      ],
       rows,
     ),
   );
@@ -223,7 +257,12 @@ function memorySection(memories, verdicts) {
       '',
       table(
         ['tokens', 'heapUsed', 'rss', 'cache entries'],
-        m.samples.map((s) => [int(s.tokens), mib(s.heapUsed), mib(s.rss), s.cacheSize === null ? 'n/a' : int(s.cacheSize)]),
+        m.samples.map((s) => [
+          int(s.tokens),
+          mib(s.heapUsed),
+          mib(s.rss),
+          s.cacheSize === null ? 'n/a' : int(s.cacheSize),
+        ]),
       ),
       '',
       '</details>',
@@ -253,7 +292,9 @@ function budgetSection(rows, options) {
   return [
     '## Budget (SPEC.md, "Performance")',
     '',
-    options.mode === 'smoke' ? '_Smoke run: timings are not meaningful; budgets are shown for completeness only._\n' : '',
+    options.mode === 'smoke'
+      ? '_Smoke run: timings are not meaningful; budgets are shown for completeness only._\n'
+      : '',
     table(
       ['check', 'measured', 'paired', 'budget', 'verdict'],
       rows.map((r) => [r.name, value(r), r.paired === undefined ? '' : ratio(r.paired), r.target, verdict(r)]),
@@ -262,7 +303,9 @@ function budgetSection(rows, options) {
     '"measured" is the ratio of the medians over the rounds; "paired" is the median of the per-round ratios ' +
       '(each round runs the contenders back to back, so a change of host speed between rounds cancels out). ' +
       'A throughput budget passes only when both meet it.',
-    rows.some((r) => r.info) ? '\nRows marked "not checked" apply the reused-token budget to a state SPEC.md does not name; `--check` ignores them.' : '',
+    rows.some((r) => r.info)
+      ? '\nRows marked "not checked" apply the reused-token budget to a state SPEC.md does not name; `--check` ignores them.'
+      : '',
   ].join('\n');
 }
 
@@ -272,13 +315,18 @@ export function renderReport(data) {
   if (data.budget?.length) parts.push(budgetSection(data.budget, options), '');
   if (Object.keys(scenarios).length > 0 || data.cold || data.flood) {
     parts.push('## HTTP scenarios', '', settingsLine(options), '');
-    for (const key of Object.keys(scenarios)) parts.push(scenarioSection(key, scenarios[key], summary[key], options), '');
+    for (const key of Object.keys(scenarios))
+      parts.push(scenarioSection(key, scenarios[key], summary[key], options), '');
     if (data.cold) parts.push(coldSection(data.cold, options), '');
     if (data.flood) parts.push(floodSection(data.flood, options), '');
     if (Object.keys(scenarios).length > 0) parts.push(precheckSection(scenarios), '');
   }
   if (data.micro) parts.push(microSection(data.micro), '');
-  if (data.memory?.length) parts.push(memorySection(data.memory, data.memoryVerdicts ?? data.memory.map(() => ({ evaluated: false, note: '' }))), '');
+  if (data.memory?.length)
+    parts.push(
+      memorySection(data.memory, data.memoryVerdicts ?? data.memory.map(() => ({ evaluated: false, note: '' }))),
+      '',
+    );
   if (data.sanity.length > 0) parts.push('## Sanity failures', '', ...data.sanity.map((s) => `- ${s}`), '');
   parts.push(`_Total run time: ${Math.round(data.elapsedSeconds)} s._`, '');
   return parts.join('\n');
@@ -297,7 +345,11 @@ export function renderProfileReport({ env, options, profiles, command }) {
   for (const p of profiles) {
     const s = p.summary;
     const perRequest = (msValue) => ((msValue * 1000) / p.requests).toFixed(1);
-    const title = { same: 'same token', hot: 'same token after 10,000 other tokens', distinct: 'new token per request' }[p.scenario];
+    const title = {
+      same: 'same token',
+      hot: 'same token after 10,000 other tokens',
+      distinct: 'new token per request',
+    }[p.scenario];
     parts.push(`## ${p.id}, ${title}`, '');
     parts.push(
       `${int(p.run.rps)} req/s, p99 ${ms(p.run.p99)} ms, statuses ${statusList(p.run.statuses)}; ` +
@@ -308,20 +360,29 @@ export function renderProfileReport({ env, options, profiles, command }) {
     parts.push(
       'Self time by origin:',
       '',
-      table(['origin', 'self ms', '%', 'µs/request'], s.origins.slice(0, 12).map((o) => [o.origin, int(o.ms), o.pct.toFixed(1), perRequest(o.ms)])),
+      table(
+        ['origin', 'self ms', '%', 'µs/request'],
+        s.origins.slice(0, 12).map((o) => [o.origin, int(o.ms), o.pct.toFixed(1), perRequest(o.ms)]),
+      ),
       '',
     );
     parts.push(
       'Top functions by self time:',
       '',
-      table(['function', 'self %', 'self µs/request', 'total %'], s.functions.map((f) => [`\`${f.name}\``, f.selfPct.toFixed(1), perRequest(f.selfMs), f.totalPct.toFixed(1)])),
+      table(
+        ['function', 'self %', 'self µs/request', 'total %'],
+        s.functions.map((f) => [`\`${f.name}\``, f.selfPct.toFixed(1), perRequest(f.selfMs), f.totalPct.toFixed(1)]),
+      ),
       '',
     );
     if (s.ownTotals.length > 0) {
       parts.push(
         'express-m2m functions by total (inclusive) time:',
         '',
-        table(['function', 'total %'], s.ownTotals.map((f) => [`\`${f.name}\``, f.totalPct.toFixed(1)])),
+        table(
+          ['function', 'total %'],
+          s.ownTotals.map((f) => [`\`${f.name}\``, f.totalPct.toFixed(1)]),
+        ),
         '',
       );
     }

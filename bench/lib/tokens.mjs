@@ -44,7 +44,14 @@ export function clientId(n) {
  * Claims shaped like an Auth0 client-credentials access token: iss (with trailing slash),
  * sub "<client_id>@clients", aud, iat, exp (1 h), scope, gty, azp.
  */
-export function auth0Claims({ issuer, audience = AUDIENCE, client = clientId(0), scope = SCOPE, now = Math.floor(Date.now() / 1000), lifetime = 3600 }) {
+export function auth0Claims({
+  issuer,
+  audience = AUDIENCE,
+  client = clientId(0),
+  scope = SCOPE,
+  now = Math.floor(Date.now() / 1000),
+  lifetime = 3600,
+}) {
   return {
     iss: issuer,
     sub: `${client}@clients`,

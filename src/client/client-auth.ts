@@ -16,10 +16,7 @@ export type TokenEndpointAuthMethod = 'client_secret_post' | 'client_secret_basi
 
 /** JWS algorithms usable for a `private_key_jwt` client assertion. */
 export type ClientAssertionAlgorithm =
-  | 'RS256' | 'RS384' | 'RS512'
-  | 'PS256' | 'PS384' | 'PS512'
-  | 'ES256' | 'ES384' | 'ES512'
-  | 'EdDSA' | 'Ed25519';
+  'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA' | 'Ed25519';
 
 /** `client_assertion_type` of RFC 7523 §2.2. */
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -66,7 +63,10 @@ export interface ClientAuthenticationSettings {
  * @throws TypeError when the method's credential is missing or unusable; the message never
  *   contains the credential.
  */
-export function createClientAuthentication(settings: ClientAuthenticationSettings, redactor: Redactor): ClientAuthentication {
+export function createClientAuthentication(
+  settings: ClientAuthenticationSettings,
+  redactor: Redactor,
+): ClientAuthentication {
   const { method, clientId } = settings;
   switch (method) {
     case 'client_secret_post':
@@ -106,7 +106,8 @@ export function createClientAuthentication(settings: ClientAuthenticationSetting
 function privateKeyJwt(settings: ClientAuthenticationSettings, redactor: Redactor): ClientAuthentication {
   const { clientId, privateKeyId, assertionAudience } = settings;
   const { key, jwk } = importPrivateKey(settings.privateKey, redactor);
-  const conflicting = settings.privateKeyAlg !== undefined && jwk?.alg !== undefined && jwk.alg !== settings.privateKeyAlg;
+  const conflicting =
+    settings.privateKeyAlg !== undefined && jwk?.alg !== undefined && jwk.alg !== settings.privateKeyAlg;
   const alg = chooseAlgorithm(key, settings.privateKeyAlg ?? jwk?.alg, conflicting);
   const kid = privateKeyId ?? jwk?.kid;
   return {
@@ -134,9 +135,14 @@ function privateKeyJwt(settings: ClientAuthenticationSettings, redactor: Redacto
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;
 
-function importPrivateKey(privateKey: ClientAuthenticationSettings['privateKey'], redactor: Redactor): { key: KeyObject; jwk: JWK | undefined } {
+function importPrivateKey(
+  privateKey: ClientAuthenticationSettings['privateKey'],
+  redactor: Redactor,
+): { key: KeyObject; jwk: JWK | undefined } {
   const invalid = (): TypeError =>
-    new TypeError('express-m2m: createTokenClient: `privateKey` must be a PEM-encoded (PKCS#8) private key, a private JWK or a private KeyObject');
+    new TypeError(
+      'express-m2m: createTokenClient: `privateKey` must be a PEM-encoded (PKCS#8) private key, a private JWK or a private KeyObject',
+    );
   if (privateKey === undefined || privateKey === null || privateKey === '') {
     throw new TypeError('express-m2m: createTokenClient: `privateKey` is required for private_key_jwt');
   }
@@ -167,7 +173,12 @@ function importPrivateKey(privateKey: ClientAuthenticationSettings['privateKey']
 }
 
 function isKeyObject(value: unknown): value is KeyObject {
-  return typeof value === 'object' && value !== null && typeof (value as KeyObject).asymmetricKeyType === 'string' && typeof (value as KeyObject).export === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as KeyObject).asymmetricKeyType === 'string' &&
+    typeof (value as KeyObject).export === 'function'
+  );
 }
 
 const EC_ALGORITHMS: Record<string, ClientAssertionAlgorithm> = {
@@ -178,7 +189,11 @@ const EC_ALGORITHMS: Record<string, ClientAssertionAlgorithm> = {
 const RSA_ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 
 /** The assertion algorithm: the configured one when it suits the key, else the key's natural one. */
-function chooseAlgorithm(key: KeyObject, requested: string | undefined, conflicting: boolean): ClientAssertionAlgorithm {
+function chooseAlgorithm(
+  key: KeyObject,
+  requested: string | undefined,
+  conflicting: boolean,
+): ClientAssertionAlgorithm {
   if (conflicting) {
     throw new TypeError("express-m2m: createTokenClient: `privateKeyAlg` differs from the JWK's own `alg`");
   }
@@ -191,18 +206,25 @@ function chooseAlgorithm(key: KeyObject, requested: string | undefined, conflict
   } else if (type === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
     const alg = curve === undefined ? undefined : EC_ALGORITHMS[curve];
-    if (alg === undefined) throw new TypeError('express-m2m: createTokenClient: unsupported EC curve for `privateKey` (use P-256, P-384 or P-521)');
+    if (alg === undefined)
+      throw new TypeError(
+        'express-m2m: createTokenClient: unsupported EC curve for `privateKey` (use P-256, P-384 or P-521)',
+      );
     allowed = [alg];
     natural = alg;
   } else if (type === 'ed25519') {
     allowed = ['EdDSA', 'Ed25519'];
     natural = 'EdDSA';
   } else {
-    throw new TypeError('express-m2m: createTokenClient: `privateKey` must be an RSA, EC (P-256/384/521) or Ed25519 key');
+    throw new TypeError(
+      'express-m2m: createTokenClient: `privateKey` must be an RSA, EC (P-256/384/521) or Ed25519 key',
+    );
   }
   if (requested === undefined) return natural;
   if (!allowed.includes(requested)) {
-    throw new TypeError(`express-m2m: createTokenClient: \`privateKeyAlg\` must be one of ${allowed.join(', ')} for this key`);
+    throw new TypeError(
+      `express-m2m: createTokenClient: \`privateKeyAlg\` must be one of ${allowed.join(', ')} for this key`,
+    );
   }
   return requested as ClientAssertionAlgorithm;
 }

@@ -15,7 +15,13 @@ export type DiscoveryOutcome =
   /** Every document answered, and none names a token endpoint: use the fallback from now on. */
   | { kind: 'absent'; tokenEndpoint: string }
   /** A document could not be read for a reason that may pass (network, timeout, 5xx, 429): try again later. */
-  | { kind: 'transient'; error: 'network_error' | 'timeout' | 'invalid_response'; status?: number; retryAfter?: number; cause?: unknown };
+  | {
+      kind: 'transient';
+      error: 'network_error' | 'timeout' | 'invalid_response';
+      status?: number;
+      retryAfter?: number;
+      cause?: unknown;
+    };
 
 /** `{issuerBaseURL}/oauth/token`, the Auth0 convention, used when the issuer publishes no metadata. */
 export function fallbackTokenEndpoint(issuerBaseURL: string): string {
@@ -64,7 +70,8 @@ function readTokenEndpoint(body: string | undefined, baseProtocol: string): stri
   try {
     const url = new URL(value);
     // An https issuer pointing credentials at a plain-http endpoint is a downgrade: ignore it.
-    const allowed = baseProtocol === 'https:' ? url.protocol === 'https:' : url.protocol === 'https:' || url.protocol === 'http:';
+    const allowed =
+      baseProtocol === 'https:' ? url.protocol === 'https:' : url.protocol === 'https:' || url.protocol === 'http:';
     // Verbatim: a private_key_jwt assertion's aud must match the server's own spelling.
     return allowed ? value : undefined;
   } catch {

@@ -86,7 +86,14 @@ export class TokenRequestError extends Error {
   }
 
   /** A plain object for logs: code, description, status and message, nothing else. */
-  toJSON(): { name: string; message: string; error: string; error_description?: string; status?: number; retryAfter?: number } {
+  toJSON(): {
+    name: string;
+    message: string;
+    error: string;
+    error_description?: string;
+    status?: number;
+    retryAfter?: number;
+  } {
     return {
       name: this.name,
       message: this.message,

@@ -3,11 +3,6 @@
  *
  * @module
  */
-export {
-  createTokenClient,
-  type TokenClient,
-  type TokenClientOptions,
-  type GetTokenOptions,
-} from './token-client.js';
+export { createTokenClient, type TokenClient, type TokenClientOptions, type GetTokenOptions } from './token-client.js';
 export { TokenRequestError, type TokenRequestErrorCode, type TokenRequestErrorInit } from './errors.js';
 export type { TokenEndpointAuthMethod, ClientAssertionAlgorithm } from './client-auth.js';

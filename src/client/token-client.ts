@@ -123,7 +123,10 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
  *
  * @internal
  */
-export function createTokenClientWithInternals(options: TokenClientOptions, internals: TokenClientInternals): TokenClient {
+export function createTokenClientWithInternals(
+  options: TokenClientOptions,
+  internals: TokenClientInternals,
+): TokenClient {
   return new DefaultTokenClient(options, internals);
 }
 
@@ -135,8 +138,15 @@ const HEADER_SAFE = /^[\x21-\x7E]+$/;
 const ERROR_CODE = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,100}$/;
 /** Parameters the client controls; `extraParams` cannot replace them. */
 const RESERVED_PARAMS = new Set([
-  'grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type',
-  'audience', 'scope', 'resource', 'organization',
+  'grant_type',
+  'client_id',
+  'client_secret',
+  'client_assertion',
+  'client_assertion_type',
+  'audience',
+  'scope',
+  'resource',
+  'organization',
 ]);
 
 interface CachedToken {
@@ -264,8 +274,11 @@ class DefaultTokenClient implements TokenClient {
       const { failure } = outcome;
       const { retryAfter } = failure;
       const giveUp =
-        !failure.retryable || attempt >= this.#settings.retries || (retryAfter !== undefined && retryAfter > MAX_RETRY_AFTER);
-      if (giveUp) throw new TokenRequestError(retryAfter === undefined ? failure.init : { ...failure.init, retryAfter });
+        !failure.retryable ||
+        attempt >= this.#settings.retries ||
+        (retryAfter !== undefined && retryAfter > MAX_RETRY_AFTER);
+      if (giveUp)
+        throw new TokenRequestError(retryAfter === undefined ? failure.init : { ...failure.init, retryAfter });
       await sleep(retryAfter !== undefined ? retryAfter * 1000 : backoffDelay(attempt, this.#random));
     }
   }
@@ -305,7 +318,8 @@ class DefaultTokenClient implements TokenClient {
     return {
       init: {
         error: outcome.error,
-        error_description: outcome.status === undefined ? 'discovery document could not be fetched' : 'discovery document unavailable',
+        error_description:
+          outcome.status === undefined ? 'discovery document could not be fetched' : 'discovery document unavailable',
         status: outcome.status,
         cause: outcome.cause,
       },
@@ -340,14 +354,21 @@ class DefaultTokenClient implements TokenClient {
       };
     }
     const description =
-      status >= 300 && status < 400 ? 'token endpoint answered with a redirect' : `token endpoint answered HTTP ${status} without an OAuth error`;
-    return { ok: false, failure: { init: { error: 'invalid_response', error_description: description, status }, retryable, retryAfter } };
+      status >= 300 && status < 400
+        ? 'token endpoint answered with a redirect'
+        : `token endpoint answered HTTP ${status} without an OAuth error`;
+    return {
+      ok: false,
+      failure: { init: { error: 'invalid_response', error_description: description, status }, retryable, retryAfter },
+    };
   }
 
   #readToken(document: Record<string, unknown>, status: number, started: number): Attempt {
     const { access_token: accessToken, token_type: tokenType } = document;
-    if (typeof accessToken !== 'string' || accessToken === '') return invalid(status, 'token response has no access_token');
-    if (!HEADER_SAFE.test(accessToken)) return invalid(status, 'access_token contains characters not allowed in a header');
+    if (typeof accessToken !== 'string' || accessToken === '')
+      return invalid(status, 'token response has no access_token');
+    if (!HEADER_SAFE.test(accessToken))
+      return invalid(status, 'access_token contains characters not allowed in a header');
     // A DPoP- or MAC-bound token would be refused by a Bearer API; say so here rather than there.
     if (tokenType !== undefined && (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')) {
       return invalid(status, 'token_type is not Bearer');
@@ -366,7 +387,10 @@ class DefaultTokenClient implements TokenClient {
 }
 
 function invalid(status: number, description: string): Attempt {
-  return { ok: false, failure: { init: { error: 'invalid_response', error_description: description, status }, retryable: false } };
+  return {
+    ok: false,
+    failure: { init: { error: 'invalid_response', error_description: description, status }, retryable: false },
+  };
 }
 
 function transportFailure(error: unknown): Failure {
@@ -374,13 +398,17 @@ function transportFailure(error: unknown): Failure {
     return {
       init: {
         error: error.kind,
-        error_description: error.kind === 'timeout' ? 'token endpoint did not answer in time' : 'token endpoint could not be reached',
+        error_description:
+          error.kind === 'timeout' ? 'token endpoint did not answer in time' : 'token endpoint could not be reached',
         cause: error.cause,
       },
       retryable: true,
     };
   }
-  return { init: { error: 'network_error', error_description: 'token endpoint could not be reached', cause: error }, retryable: true };
+  return {
+    init: { error: 'network_error', error_description: 'token endpoint could not be reached', cause: error },
+    retryable: true,
+  };
 }
 
 function parseJsonObject(body: string | undefined): Record<string, unknown> | undefined {
@@ -392,7 +420,9 @@ function parseJsonObject(body: string | undefined): Record<string, unknown> | un
     // The parser's message quotes the body, which may echo a secret: never keep it.
     return undefined;
   }
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 /** `expires_in` in seconds; some servers send it as a numeric string. */
@@ -430,7 +460,13 @@ function isReplayable(input: string | URL | Request, init: RequestInit | undefin
     // A Request's own body is a stream that the first send consumes.
     return !(isRequest(input) && input.body !== null);
   }
-  if (typeof body === 'string' || body instanceof URLSearchParams || body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return true;
+  if (
+    typeof body === 'string' ||
+    body instanceof URLSearchParams ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body)
+  )
+    return true;
   if (body instanceof Blob || body instanceof FormData) return true;
   // ReadableStream, Node streams and other async iterables can be read only once.
   return false;
@@ -442,14 +478,17 @@ function chooseMethod(options: TokenClientOptions): TokenEndpointAuthMethod {
   const hasSecret = clientSecret !== undefined;
   const hasKey = privateKey !== undefined;
   if (hasSecret && hasKey) {
-    throw new TypeError('express-m2m: createTokenClient: both `clientSecret` and `privateKey` are set; choose with `tokenEndpointAuthMethod`');
+    throw new TypeError(
+      'express-m2m: createTokenClient: both `clientSecret` and `privateKey` are set; choose with `tokenEndpointAuthMethod`',
+    );
   }
   return hasKey ? 'private_key_jwt' : 'client_secret_post';
 }
 
 function resolveSettings(options: TokenClientOptions): ResolvedSettings {
   const { clientId } = options;
-  if (typeof clientId !== 'string' || clientId === '') throw new TypeError('express-m2m: createTokenClient: `clientId` is required');
+  if (typeof clientId !== 'string' || clientId === '')
+    throw new TypeError('express-m2m: createTokenClient: `clientId` is required');
   const tokenEndpoint = optionalUrl(options.tokenEndpoint, 'tokenEndpoint');
   const issuerBaseURL = optionalUrl(options.issuerBaseURL, 'issuerBaseURL');
   if (tokenEndpoint === undefined && issuerBaseURL === undefined) {
@@ -461,7 +500,9 @@ function resolveSettings(options: TokenClientOptions): ResolvedSettings {
 
   const audience = optionalString(options.audience, 'audience');
   const organization = optionalString(options.organization, 'organization');
-  const scopes = stringList(options.scope, 'scope').flatMap((value) => value.split(' ')).filter((s) => s !== '');
+  const scopes = stringList(options.scope, 'scope')
+    .flatMap((value) => value.split(' '))
+    .filter((s) => s !== '');
   const scope = scopes.length > 0 ? [...new Set(scopes)].join(' ') : undefined;
   const resources = stringList(options.resource, 'resource');
   for (const resource of resources) {
@@ -478,12 +519,16 @@ function resolveSettings(options: TokenClientOptions): ResolvedSettings {
   if (organization !== undefined) params.push(['organization', organization]);
   const extra = options.extraParams;
   if (extra !== undefined) {
-    if (typeof extra !== 'object' || extra === null) throw new TypeError('express-m2m: createTokenClient: `extraParams` must be an object of strings');
+    if (typeof extra !== 'object' || extra === null)
+      throw new TypeError('express-m2m: createTokenClient: `extraParams` must be an object of strings');
     for (const [name, value] of Object.entries(extra)) {
       if (RESERVED_PARAMS.has(name)) {
-        throw new TypeError(`express-m2m: createTokenClient: \`extraParams\` cannot set ${name}; use the dedicated option`);
+        throw new TypeError(
+          `express-m2m: createTokenClient: \`extraParams\` cannot set ${name}; use the dedicated option`,
+        );
       }
-      if (typeof value !== 'string') throw new TypeError('express-m2m: createTokenClient: `extraParams` must be an object of strings');
+      if (typeof value !== 'string')
+        throw new TypeError('express-m2m: createTokenClient: `extraParams` must be an object of strings');
       params.push([name, value]);
     }
   }
@@ -492,7 +537,8 @@ function resolveSettings(options: TokenClientOptions): ResolvedSettings {
 
 function optionalString(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw new TypeError(`express-m2m: createTokenClient: \`${name}\` must be a non-empty string`);
+  if (typeof value !== 'string' || value === '')
+    throw new TypeError(`express-m2m: createTokenClient: \`${name}\` must be a non-empty string`);
   return value;
 }
 

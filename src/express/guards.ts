@@ -93,7 +93,8 @@ function guard(passes: (auth: M2MAuth) => boolean, refuse: (realm: string | unde
 }
 
 function stringList(guardName: string, values: string[] | [readonly string[]]): readonly string[] {
-  const list = values.length === 1 && Array.isArray(values[0]) ? (values[0] as readonly string[]) : (values as string[]);
+  const list =
+    values.length === 1 && Array.isArray(values[0]) ? (values[0] as readonly string[]) : (values as string[]);
   if (list.length === 0 || !list.every((value) => typeof value === 'string' && value !== '')) {
     throw new TypeError(`express-m2m: ${guardName} needs one or more non-empty strings`);
   }
@@ -121,6 +122,9 @@ function deepEqual(a: unknown, b: unknown): boolean {
   const bKeys = Object.keys(b);
   return (
     aKeys.length === bKeys.length &&
-    aKeys.every((key) => Object.hasOwn(b, key) && deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]))
+    aKeys.every(
+      (key) =>
+        Object.hasOwn(b, key) && deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
+    )
   );
 }

@@ -5,5 +5,12 @@
  */
 import './request.js';
 export { requireM2M, type RequireM2MHandler } from './middleware.js';
-export { requireScopes, requireAnyScope, requireClient, requireClaim, type ClaimPredicate, type JsonValue } from './guards.js';
+export {
+  requireScopes,
+  requireAnyScope,
+  requireClient,
+  requireClaim,
+  type ClaimPredicate,
+  type JsonValue,
+} from './guards.js';
 export { m2mErrorHandler, type M2MErrorHandlerOptions } from './error-handler.js';

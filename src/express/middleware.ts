@@ -33,7 +33,11 @@ const LOCATIONS: readonly TokenLocation[] = ['header', 'query', 'body'];
  */
 export function requireM2M(options: RequireM2MOptions = {}): RequireM2MHandler {
   const { authRequired = true, tokenLocations = ['header'], ...verifierOptions } = options;
-  if (!Array.isArray(tokenLocations) || tokenLocations.length === 0 || !tokenLocations.every((l) => LOCATIONS.includes(l))) {
+  if (
+    !Array.isArray(tokenLocations) ||
+    tokenLocations.length === 0 ||
+    !tokenLocations.every((l) => LOCATIONS.includes(l))
+  ) {
     throw new TypeError("express-m2m: `tokenLocations` must be a non-empty array of 'header', 'query', 'body'");
   }
   const locations = [...new Set(tokenLocations)] as readonly TokenLocation[];

@@ -40,7 +40,12 @@ function numericDate(payload: JWTPayload, claim: 'iat' | 'nbf' | 'exp', required
  * @param now - the current time in seconds (whole seconds, as jose uses).
  * @throws jose's `JWTClaimValidationFailed` or `JWTExpired`.
  */
-export function validateClaimsSet(header: JWTHeaderParameters, payload: JWTPayload, options: ClaimsSetOptions, now: number): void {
+export function validateClaimsSet(
+  header: JWTHeaderParameters,
+  payload: JWTPayload,
+  options: ClaimsSetOptions,
+  now: number,
+): void {
   const { typ } = options;
   if (typ !== undefined && (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== normalizeTyp(typ))) {
     throw new errors.JWTClaimValidationFailed('unexpected "typ" JWT header value', payload, 'typ', CHECK_FAILED);
@@ -72,10 +77,20 @@ export function validateClaimsSet(header: JWTHeaderParameters, payload: JWTPaylo
   if (options.maxTokenAge !== undefined) {
     const age = now - (iat as number);
     if (age - tolerance > options.maxTokenAge) {
-      throw new errors.JWTExpired('"iat" claim timestamp check failed (too far in the past)', payload, 'iat', CHECK_FAILED);
+      throw new errors.JWTExpired(
+        '"iat" claim timestamp check failed (too far in the past)',
+        payload,
+        'iat',
+        CHECK_FAILED,
+      );
     }
     if (age < -tolerance) {
-      throw new errors.JWTClaimValidationFailed('"iat" claim timestamp check failed (it should be in the past)', payload, 'iat', CHECK_FAILED);
+      throw new errors.JWTClaimValidationFailed(
+        '"iat" claim timestamp check failed (it should be in the past)',
+        payload,
+        'iat',
+        CHECK_FAILED,
+      );
     }
   }
 }

@@ -68,7 +68,8 @@ export function isCanonicalCompact(token: string): boolean {
 
 /** True for a plain JSON object (not an array, not null). */
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Object.prototype.toString.call(value) !== '[object Object]') return false;
+  if (typeof value !== 'object' || value === null || Object.prototype.toString.call(value) !== '[object Object]')
+    return false;
   const prototype: unknown = Object.getPrototypeOf(value);
   return prototype === null || Object.getPrototypeOf(prototype) === null;
 }
@@ -126,7 +127,8 @@ function decodeHeader(encodedHeader: string): { header: JWTHeaderParameters; b64
   if (decoded === undefined) throw new errors.JWSInvalid('JWS Protected Header is invalid');
   const b64 = checkCritical(decoded);
   const { alg } = decoded;
-  if (typeof alg !== 'string' || alg === '') throw new errors.JWSInvalid('JWS "alg" (Algorithm) Header Parameter missing or invalid');
+  if (typeof alg !== 'string' || alg === '')
+    throw new errors.JWSInvalid('JWS "alg" (Algorithm) Header Parameter missing or invalid');
   // Frozen: a remembered header is shared by every token that carries it.
   const header = deepFreeze(decoded) as JWTHeaderParameters;
   if (b64 && encodedHeader.length <= KNOWN_HEADER_MAX_LENGTH) {
@@ -142,11 +144,14 @@ function checkCritical(header: Record<string, unknown>): boolean {
   const { crit } = header;
   if (crit === undefined) return true;
   if (!Array.isArray(crit) || crit.length === 0 || crit.some((name) => typeof name !== 'string' || name === '')) {
-    throw new errors.JWSInvalid('"crit" (Critical) Header Parameter MUST be an array of non-empty strings when present');
+    throw new errors.JWSInvalid(
+      '"crit" (Critical) Header Parameter MUST be an array of non-empty strings when present',
+    );
   }
   for (const name of crit as string[]) {
     if (name !== 'b64') throw new errors.JOSENotSupported('Extension Header Parameter is not recognized');
-    if (!Object.hasOwn(header, name) || header[name] === undefined) throw new errors.JWSInvalid('Extension Header Parameter is missing');
+    if (!Object.hasOwn(header, name) || header[name] === undefined)
+      throw new errors.JWSInvalid('Extension Header Parameter is missing');
   }
   if (typeof header.b64 !== 'boolean') throw new errors.JWSInvalid('The "b64" Header Parameter must be a boolean');
   return header.b64;

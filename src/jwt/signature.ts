@@ -20,14 +20,22 @@ interface AlgorithmBinding {
   curve?: string;
 }
 
-const rsa = (bits: 256 | 384 | 512): AlgorithmBinding => ({ hash: `sha${bits}`, keyType: 'rsa', padding: constants.RSA_PKCS1_PADDING });
+const rsa = (bits: 256 | 384 | 512): AlgorithmBinding => ({
+  hash: `sha${bits}`,
+  keyType: 'rsa',
+  padding: constants.RSA_PKCS1_PADDING,
+});
 const pss = (bits: 256 | 384 | 512): AlgorithmBinding => ({
   hash: `sha${bits}`,
   keyType: 'rsa',
   padding: constants.RSA_PKCS1_PSS_PADDING,
   saltLength: bits / 8,
 });
-const ecdsa = (bits: 256 | 384 | 512, curve: string): AlgorithmBinding => ({ hash: `sha${bits}`, keyType: 'ec', curve });
+const ecdsa = (bits: 256 | 384 | 512, curve: string): AlgorithmBinding => ({
+  hash: `sha${bits}`,
+  keyType: 'ec',
+  curve,
+});
 const hmac = (bits: 256 | 384 | 512): AlgorithmBinding => ({ hash: `sha${bits}`, keyType: 'secret' });
 
 const BINDINGS: Readonly<Record<string, AlgorithmBinding>> = Object.freeze({
@@ -67,7 +75,8 @@ export function assertKeyFitsAlgorithm(alg: string, key: KeyObject): AlgorithmBi
   if (binding.keyType === 'rsa' && (details.modulusLength ?? 0) < MIN_RSA_BITS) {
     throw new TypeError(`${alg} requires key modulusLength to be 2048 bits or larger`);
   }
-  if (binding.curve !== undefined && details.namedCurve !== binding.curve) throw new TypeError(`${alg} needs the ${binding.curve} curve`);
+  if (binding.curve !== undefined && details.namedCurve !== binding.curve)
+    throw new TypeError(`${alg} needs the ${binding.curve} curve`);
   return binding;
 }
 
@@ -80,7 +89,9 @@ export function assertKeyFitsAlgorithm(alg: string, key: KeyObject): AlgorithmBi
 export function verifySignature(alg: string, key: KeyObject, signingInput: Buffer, signature: Buffer): boolean {
   const binding = assertKeyFitsAlgorithm(alg, key);
   if (binding.keyType === 'secret') {
-    const expected = createHmac(binding.hash as string, key).update(signingInput).digest();
+    const expected = createHmac(binding.hash as string, key)
+      .update(signingInput)
+      .digest();
     return expected.length === signature.length && timingSafeEqual(expected, signature);
   }
   try {
@@ -99,12 +110,19 @@ export function verifySignature(alg: string, key: KeyObject, signingInput: Buffe
  * @returns whether the signature is valid.
  * @throws TypeError (synchronously) when the key does not fit the algorithm.
  */
-export function verifySignatureOffThread(alg: string, key: KeyObject, signingInput: Buffer, signature: Buffer): boolean | Promise<boolean> {
+export function verifySignatureOffThread(
+  alg: string,
+  key: KeyObject,
+  signingInput: Buffer,
+  signature: Buffer,
+): boolean | Promise<boolean> {
   const binding = assertKeyFitsAlgorithm(alg, key);
   if (binding.keyType === 'secret') return verifySignature(alg, key, signingInput, signature);
   return new Promise((resolve) => {
     try {
-      verify(binding.hash, signingInput, verifyKey(binding, key), signature, (error, valid) => resolve(error === null && valid));
+      verify(binding.hash, signingInput, verifyKey(binding, key), signature, (error, valid) =>
+        resolve(error === null && valid),
+      );
     } catch {
       resolve(false);
     }

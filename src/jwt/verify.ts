@@ -41,7 +41,12 @@ export function parseJwt(token: string, algorithms: readonly string[]): ParsedCo
  * @throws jose's `JWSSignatureVerificationFailed`, `JWSInvalid`, `JWTInvalid`,
  *   `JWTClaimValidationFailed`, `JWTExpired`; TypeError when the key does not fit the algorithm.
  */
-export function verifyParsedJwt(parsed: ParsedCompact, key: KeyObject, options: ClaimsSetOptions, now: number): VerifiedJwt {
+export function verifyParsedJwt(
+  parsed: ParsedCompact,
+  key: KeyObject,
+  options: ClaimsSetOptions,
+  now: number,
+): VerifiedJwt {
   if (!verifySignature(parsed.header.alg as string, key, parsed.signingInput, decodeSignature(parsed))) {
     throw new errors.JWSSignatureVerificationFailed();
   }
@@ -58,7 +63,12 @@ export function verifyParsedJwtOffThread(
   options: ClaimsSetOptions,
   now: number,
 ): VerifiedJwt | Promise<VerifiedJwt> {
-  const valid = verifySignatureOffThread(parsed.header.alg as string, key, parsed.signingInput, decodeSignature(parsed));
+  const valid = verifySignatureOffThread(
+    parsed.header.alg as string,
+    key,
+    parsed.signingInput,
+    decodeSignature(parsed),
+  );
   if (typeof valid === 'boolean') {
     if (!valid) throw new errors.JWSSignatureVerificationFailed();
     return decodeVerifiedClaims(parsed, options, now);
@@ -84,6 +94,11 @@ function decodeVerifiedClaims(parsed: ParsedCompact, options: ClaimsSetOptions, 
 }
 
 /** Verifies a compact JWT with `key`: the whole pipeline, with jose's decisions. */
-export function verifyJwt(token: string, key: KeyObject, options: JwtVerifyOptions, now = Math.floor(Date.now() / 1000)): VerifiedJwt {
+export function verifyJwt(
+  token: string,
+  key: KeyObject,
+  options: JwtVerifyOptions,
+  now = Math.floor(Date.now() / 1000),
+): VerifiedJwt {
   return verifyParsedJwt(parseJwt(token, options.algorithms), key, options, now);
 }

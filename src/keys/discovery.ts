@@ -45,7 +45,9 @@ export async function discover(issuerBaseURL: string, limits: FetchLimits): Prom
       failures.push(error instanceof Error ? error.message : 'failed');
     }
   }
-  throw new KeyFetchError(`discovery failed for ${new URL(issuerBaseURL).origin}: ${failures.join('; ')}`, { cause: lastError });
+  throw new KeyFetchError(`discovery failed for ${new URL(issuerBaseURL).origin}: ${failures.join('; ')}`, {
+    cause: lastError,
+  });
 }
 
 function validateMetadata(document: unknown): IssuerMetadata {
@@ -54,7 +56,8 @@ function validateMetadata(document: unknown): IssuerMetadata {
   }
   const { issuer, jwks_uri: jwksUri } = document as Record<string, unknown>;
   if (typeof issuer !== 'string' || issuer === '') throw new KeyFetchError('metadata has no issuer');
-  if (typeof jwksUri !== 'string' || !/^https?:\/\//i.test(jwksUri)) throw new KeyFetchError('metadata has no valid jwks_uri');
+  if (typeof jwksUri !== 'string' || !/^https?:\/\//i.test(jwksUri))
+    throw new KeyFetchError('metadata has no valid jwks_uri');
   try {
     new URL(jwksUri);
   } catch {

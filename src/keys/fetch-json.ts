@@ -42,13 +42,17 @@ export async function fetchJson(url: string, limits: FetchLimits): Promise<unkno
     try {
       response = await fetch(target, { signal, redirect: 'manual', headers: { accept: 'application/json' } });
     } catch (error) {
-      throw new KeyFetchError(signal.aborted ? `request to ${target.origin} timed out` : `request to ${target.origin} failed`, { cause: error });
+      throw new KeyFetchError(
+        signal.aborted ? `request to ${target.origin} timed out` : `request to ${target.origin} failed`,
+        { cause: error },
+      );
     }
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location !== null) {
       await discard(response);
       const next = new URL(location, target);
-      if (next.origin !== target.origin) throw new KeyFetchError(`redirect from ${target.origin} to another origin refused`);
+      if (next.origin !== target.origin)
+        throw new KeyFetchError(`redirect from ${target.origin} to another origin refused`);
       if (redirects >= MAX_REDIRECTS) throw new KeyFetchError(`too many redirects from ${target.origin}`);
       target = next;
       continue;
@@ -61,9 +65,13 @@ export async function fetchJson(url: string, limits: FetchLimits): Promise<unkno
     try {
       text = await readBoundedBody(response, limits.maxBytes);
     } catch (error) {
-      throw new KeyFetchError(signal.aborted ? `request to ${target.origin} timed out` : `reading the response of ${target.origin} failed`, { cause: error });
+      throw new KeyFetchError(
+        signal.aborted ? `request to ${target.origin} timed out` : `reading the response of ${target.origin} failed`,
+        { cause: error },
+      );
     }
-    if (text === undefined) throw new KeyFetchError(`${target.origin} sent a response larger than ${limits.maxBytes} bytes`);
+    if (text === undefined)
+      throw new KeyFetchError(`${target.origin} sent a response larger than ${limits.maxBytes} bytes`);
     try {
       return JSON.parse(text) as unknown;
     } catch {

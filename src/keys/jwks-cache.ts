@@ -99,7 +99,10 @@ export class JwksCache {
       if (!this.mayFetch()) throw this.unavailable();
       await this.refresh();
       if (this.current === undefined) throw this.unavailable();
-    } else if (this.now() - this.current.fetchedAt >= this.settings.cacheMaxAge * 1000 && this.mayFetch(this.settings.cacheMaxAge)) {
+    } else if (
+      this.now() - this.current.fetchedAt >= this.settings.cacheMaxAge * 1000 &&
+      this.mayFetch(this.settings.cacheMaxAge)
+    ) {
       // Stale-while-revalidate: the refresh runs in the background and this request goes on
       // with the keys it has, so a slow or hanging issuer never delays verification.
       void this.refresh();
@@ -147,7 +150,12 @@ export class JwksCache {
       const select = createKeySet(document);
       this.current = { select, selected: new Map(), url, fetchedAt: this.now() };
       this.lastError = undefined;
-      emit(this.settings.onEvent, { type: 'fetched', resource: 'jwks', url, keys: (document as JSONWebKeySet).keys.length });
+      emit(this.settings.onEvent, {
+        type: 'fetched',
+        resource: 'jwks',
+        url,
+        keys: (document as JSONWebKeySet).keys.length,
+      });
     } catch (error) {
       this.lastError = error instanceof Error ? error : new KeyFetchError('key set fetch failed');
       if (url !== '') {

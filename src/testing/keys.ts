@@ -16,7 +16,17 @@ interface KeySlot {
 }
 
 const ASYMMETRIC: ReadonlySet<string> = new Set<AsymmetricAlgorithm>([
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
 ]);
 
 // Only these members ever reach the JWKS: a whitelist cannot leak d/p/q/... by accident.

@@ -16,7 +16,17 @@ export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion
 
 /** Algorithms accepted for `private_key_jwt` assertions (asymmetric only). */
 export const ASSERTION_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
 ];
 
 const PARAMETERS = [
@@ -203,7 +213,12 @@ export class TokenEndpoint {
         const headers = err.basicChallenge ? { ...noStore, 'www-authenticate': 'Basic realm="test-issuer"' } : noStore;
         sendJson(res, err.status, { error: err.code, error_description: err.description }, headers);
       } else {
-        sendJson(res, 500, { error: 'server_error', error_description: 'unexpected error in the test issuer' }, noStore);
+        sendJson(
+          res,
+          500,
+          { error: 'server_error', error_description: 'unexpected error in the test issuer' },
+          noStore,
+        );
       }
     }
   }

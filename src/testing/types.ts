@@ -5,17 +5,7 @@ export type TokenProfile = 'auth0' | 'rfc9068';
 
 /** Asymmetric algorithms the test issuer can sign with (and publish keys for). */
 export type AsymmetricAlgorithm =
-  | 'RS256'
-  | 'RS384'
-  | 'RS512'
-  | 'PS256'
-  | 'PS384'
-  | 'PS512'
-  | 'ES256'
-  | 'ES384'
-  | 'ES512'
-  | 'EdDSA'
-  | 'Ed25519';
+  'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA' | 'Ed25519';
 
 /** Symmetric algorithms, usable with the issuer's `secret` (or a foreign random one). */
 export type SymmetricAlgorithm = 'HS256' | 'HS384' | 'HS512';

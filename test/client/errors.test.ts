@@ -8,7 +8,12 @@ const API = 'https://orders.example.com';
 async function failureFrom(handler: FakeHandler, retries = 0): Promise<{ error: TokenRequestError; requests: number }> {
   const server = await startServer(handler);
   try {
-    const error = await createTokenClient({ tokenEndpoint: `${server.url}/token`, clientId: 'c', clientSecret: 's3cret', retries })
+    const error = await createTokenClient({
+      tokenEndpoint: `${server.url}/token`,
+      clientId: 'c',
+      clientSecret: 's3cret',
+      retries,
+    })
       .getToken()
       .then(
         () => {
@@ -36,7 +41,13 @@ describe('RFC 6749 §5.2 errors from createTestIssuer', () => {
   afterAll(() => issuer.close());
 
   const client = (clientId: string, clientSecret: string, scope?: string) =>
-    createTokenClient({ tokenEndpoint: issuer.tokenEndpoint, clientId, clientSecret, audience: API, ...(scope !== undefined && { scope }) });
+    createTokenClient({
+      tokenEndpoint: issuer.tokenEndpoint,
+      clientId,
+      clientSecret,
+      audience: API,
+      ...(scope !== undefined && { scope }),
+    });
 
   it('invalid_client (401) for a bad secret or an unknown client, not retried', async () => {
     issuer.resetCounts();
@@ -46,13 +57,17 @@ describe('RFC 6749 §5.2 errors from createTestIssuer', () => {
   });
 
   it('invalid_scope (400) for a scope the client was not granted', async () => {
-    const error = (await client('worker', 'worker-secret', 'delete:orders').getToken().catch((e: unknown) => e)) as TokenRequestError;
+    const error = (await client('worker', 'worker-secret', 'delete:orders')
+      .getToken()
+      .catch((e: unknown) => e)) as TokenRequestError;
     expect(error).toMatchObject({ name: 'TokenRequestError', error: 'invalid_scope', status: 400 });
     expect(error.message).toMatch(/^token request failed: invalid_scope \(HTTP 400\)/);
   });
 
   it('access_denied (403) for a client not granted the audience', async () => {
-    const error = (await client('intruder', 'intruder-secret').getToken().catch((e: unknown) => e)) as TokenRequestError;
+    const error = (await client('intruder', 'intruder-secret')
+      .getToken()
+      .catch((e: unknown) => e)) as TokenRequestError;
     expect(error).toMatchObject({ error: 'access_denied', status: 403 });
     expect(error.error_description).toContain(API);
   });
@@ -66,7 +81,9 @@ describe('unusable responses', () => {
     }, 2);
     expect(requests).toBe(3);
     expect(error).toMatchObject({ error: 'invalid_response', status: 500 });
-    expect(error.message).toBe('token request failed: invalid_response (HTTP 500): token endpoint answered HTTP 500 without an OAuth error');
+    expect(error.message).toBe(
+      'token request failed: invalid_response (HTTP 500): token endpoint answered HTTP 500 without an OAuth error',
+    );
   });
 
   it('a 200 that is not JSON, lacks access_token, or is not a Bearer token is invalid_response, not retried', async () => {
@@ -111,21 +128,29 @@ describe('unusable responses', () => {
   });
 
   it('an oversized response is refused', async () => {
-    const { error } = await failureFrom((_req, res) => json(res, 200, { ...tokenResponse('t'), padding: 'x'.repeat(2 * 1024 * 1024) }));
+    const { error } = await failureFrom((_req, res) =>
+      json(res, 200, { ...tokenResponse('t'), padding: 'x'.repeat(2 * 1024 * 1024) }),
+    );
     expect(error).toMatchObject({ error: 'invalid_response' });
   });
 
   it('sanitizes and bounds the server description', async () => {
-    const { error } = await failureFrom((_req, res) => json(res, 400, { error: 'invalid_request', error_description: `line1\nline2\u0007${'y'.repeat(1000)}` }));
+    const { error } = await failureFrom((_req, res) =>
+      json(res, 400, { error: 'invalid_request', error_description: `line1\nline2\u0007${'y'.repeat(1000)}` }),
+    );
     expect(error.error_description).not.toContain('\n');
     expect(error.error_description).not.toContain('\u0007');
     expect(error.error_description!.length).toBeLessThanOrEqual(301);
-    const { error: localized } = await failureFrom((_req, res) => json(res, 400, { error: 'invalid_request', error_description: 'Ungültige Anfrage\u001b[31m\u202e' }));
+    const { error: localized } = await failureFrom((_req, res) =>
+      json(res, 400, { error: 'invalid_request', error_description: 'Ungültige Anfrage\u001b[31m\u202e' }),
+    );
     expect(localized.error_description).toBe('Ungültige Anfrage?[31m?');
   });
 
   it('serializes to a plain, useful object', async () => {
-    const { error } = await failureFrom((_req, res) => json(res, 401, { error: 'invalid_client', error_description: 'Client authentication failed' }));
+    const { error } = await failureFrom((_req, res) =>
+      json(res, 401, { error: 'invalid_client', error_description: 'Client authentication failed' }),
+    );
     expect(JSON.parse(JSON.stringify(error))).toEqual({
       name: 'TokenRequestError',
       message: 'token request failed: invalid_client (HTTP 401): Client authentication failed',

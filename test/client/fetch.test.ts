@@ -36,7 +36,8 @@ describe('client.fetch', () => {
     challenge = INVALID_TOKEN;
   });
 
-  const newClient = () => createTokenClient({ tokenEndpoint: `${tokens.url}/token`, clientId: 'c', clientSecret: 's3cret' });
+  const newClient = () =>
+    createTokenClient({ tokenEndpoint: `${tokens.url}/token`, clientId: 'c', clientSecret: 's3cret' });
   const tokenRequests = () => tokens.requests.length;
 
   it('adds the Bearer header, keeping the other headers and replacing any Authorization', async () => {
@@ -55,7 +56,11 @@ describe('client.fetch', () => {
     const stale = await client.getToken();
     refused.add(stale);
     const before = tokenRequests();
-    const res = await client.fetch(`${api.url}/orders`, { method: 'POST', body: JSON.stringify({ n: 1 }), headers: { 'content-type': 'application/json' } });
+    const res = await client.fetch(`${api.url}/orders`, {
+      method: 'POST',
+      body: JSON.stringify({ n: 1 }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { token: string; body: string; method: string };
     expect(body.token).not.toBe(stale);
@@ -88,7 +93,10 @@ describe('client.fetch', () => {
     const client = newClient();
     refused.add(await client.getToken());
     const before = tokenRequests();
-    for (const value of ['Bearer realm="api"', 'Bearer realm="api", error="insufficient_scope", error_description="error=invalid_token"']) {
+    for (const value of [
+      'Bearer realm="api"',
+      'Bearer realm="api", error="insufficient_scope", error_description="error=invalid_token"',
+    ]) {
       challenge = value;
       const res = await client.fetch(`${api.url}/x`);
       expect(res.status).toBe(401);
@@ -107,7 +115,11 @@ describe('client.fetch', () => {
         controller.close();
       },
     });
-    const res = await client.fetch(`${api.url}/upload`, { method: 'POST', body: stream, duplex: 'half' } as RequestInit);
+    const res = await client.fetch(`${api.url}/upload`, {
+      method: 'POST',
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe(INVALID_TOKEN);
     expect(api.requests.length - apiBefore).toBe(1);
@@ -124,10 +136,15 @@ describe('client.fetch', () => {
   });
 
   it('propagates a TokenRequestError when no token can be obtained', async () => {
-    const down = await startServer((_req, res) => json(res, 401, { error: 'invalid_client', error_description: 'bad secret' }));
+    const down = await startServer((_req, res) =>
+      json(res, 401, { error: 'invalid_client', error_description: 'bad secret' }),
+    );
     try {
       const client = createTokenClient({ tokenEndpoint: down.url, clientId: 'c', clientSecret: 's3cret' });
-      await expect(client.fetch(`${api.url}/x`)).rejects.toMatchObject({ name: 'TokenRequestError', error: 'invalid_client' });
+      await expect(client.fetch(`${api.url}/x`)).rejects.toMatchObject({
+        name: 'TokenRequestError',
+        error: 'invalid_client',
+      });
     } finally {
       await down.close();
     }
@@ -140,7 +157,9 @@ describe('client.fetch against requireM2M', () => {
   let apiUrl: string;
   beforeAll(async () => {
     issuer = await createTestIssuer({
-      clients: [{ clientId: 'worker', clientSecret: 'worker-secret', grants: { 'https://api.example.com': ['read:orders'] } }],
+      clients: [
+        { clientId: 'worker', clientSecret: 'worker-secret', grants: { 'https://api.example.com': ['read:orders'] } },
+      ],
     });
     const app = express();
     app.use(requireM2M({ issuerBaseURL: issuer.issuerBaseURL, audience: 'https://api.example.com' }));
@@ -163,7 +182,12 @@ describe('client.fetch against requireM2M', () => {
   });
 
   it('calls a protected route and is refused a route needing another scope', async () => {
-    const client = createTokenClient({ issuerBaseURL: issuer.issuerBaseURL, clientId: 'worker', clientSecret: 'worker-secret', audience: 'https://api.example.com' });
+    const client = createTokenClient({
+      issuerBaseURL: issuer.issuerBaseURL,
+      clientId: 'worker',
+      clientSecret: 'worker-secret',
+      audience: 'https://api.example.com',
+    });
     const ok = await client.fetch(`${apiUrl}/orders`);
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ caller: 'worker' });

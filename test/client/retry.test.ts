@@ -1,7 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:net';
 import { createTokenClient, TokenRequestError } from '../../src/client/index.js';
-import { backoffDelay, BASE_DELAY_MS, isRetryableStatus, MAX_DELAY_MS, parseRetryAfter } from '../../src/client/retry.js';
+import {
+  backoffDelay,
+  BASE_DELAY_MS,
+  isRetryableStatus,
+  MAX_DELAY_MS,
+  parseRetryAfter,
+} from '../../src/client/retry.js';
 import { json, startServer, tokenResponse, type FakeHandler, type FakeServer } from './helpers.js';
 
 /** Timers may fire a millisecond or two early relative to Date.now(). */
@@ -24,7 +30,8 @@ const gaps = (server: FakeServer) => server.requests.slice(1).map((r, i) => r.at
 describe('retries', () => {
   it('retries 5xx with exponential backoff and jitter, then succeeds', async () => {
     await withServer(
-      (_req, res, index) => (index < 2 ? json(res, 503, { error: 'temporarily_unavailable' }) : json(res, 200, tokenResponse('ok'))),
+      (_req, res, index) =>
+        index < 2 ? json(res, 503, { error: 'temporarily_unavailable' }) : json(res, 200, tokenResponse('ok')),
       async (server) => {
         expect(await clientFor(server.url).getToken()).toBe('ok');
         expect(server.requests).toHaveLength(3);
@@ -37,7 +44,10 @@ describe('retries', () => {
 
   it('honours Retry-After in seconds on 429', async () => {
     await withServer(
-      (_req, res, index) => (index === 0 ? json(res, 429, { error: 'too_many_requests' }, { 'retry-after': '1' }) : json(res, 200, tokenResponse('ok'))),
+      (_req, res, index) =>
+        index === 0
+          ? json(res, 429, { error: 'too_many_requests' }, { 'retry-after': '1' })
+          : json(res, 200, tokenResponse('ok')),
       async (server) => {
         expect(await clientFor(server.url).getToken()).toBe('ok');
         expect(gaps(server)[0]).toBeGreaterThanOrEqual(1000 - SLACK);
@@ -62,10 +72,18 @@ describe('retries', () => {
 
   it('gives up at once when Retry-After exceeds the cap, exposing retryAfter', async () => {
     await withServer(
-      (_req, res) => json(res, 503, { error: 'temporarily_unavailable', error_description: 'maintenance' }, { 'retry-after': '3600' }),
+      (_req, res) =>
+        json(
+          res,
+          503,
+          { error: 'temporarily_unavailable', error_description: 'maintenance' },
+          { 'retry-after': '3600' },
+        ),
       async (server) => {
         const started = Date.now();
-        const error = (await clientFor(server.url).getToken().catch((e: unknown) => e)) as TokenRequestError;
+        const error = (await clientFor(server.url)
+          .getToken()
+          .catch((e: unknown) => e)) as TokenRequestError;
         expect(error).toBeInstanceOf(TokenRequestError);
         expect(error).toMatchObject({ error: 'temporarily_unavailable', status: 503, retryAfter: 3600 });
         expect(server.requests).toHaveLength(1);
@@ -78,7 +96,11 @@ describe('retries', () => {
     await withServer(
       (_req, res) => json(res, 429, { error: 'slow_down' }, { 'retry-after': '7' }),
       async (server) => {
-        await expect(clientFor(server.url, { retries: 0 }).getToken()).rejects.toMatchObject({ error: 'slow_down', status: 429, retryAfter: 7 });
+        await expect(clientFor(server.url, { retries: 0 }).getToken()).rejects.toMatchObject({
+          error: 'slow_down',
+          status: 429,
+          retryAfter: 7,
+        });
       },
     );
   });
@@ -94,7 +116,10 @@ describe('retries', () => {
     await withServer(
       (_req, res) => json(res, 500, { error: 'server_error' }),
       async (server) => {
-        await expect(clientFor(server.url, { retries: 0 }).getToken()).rejects.toMatchObject({ error: 'server_error', status: 500 });
+        await expect(clientFor(server.url, { retries: 0 }).getToken()).rejects.toMatchObject({
+          error: 'server_error',
+          status: 500,
+        });
         expect(server.requests).toHaveLength(1);
       },
     );
@@ -107,7 +132,9 @@ describe('retries', () => {
     const { port } = probe.address() as { port: number };
     await new Promise((resolve) => probe.close(resolve));
     const started = Date.now();
-    const error = (await clientFor(`http://127.0.0.1:${port}/token`, { retries: 1 }).getToken().catch((e: unknown) => e)) as TokenRequestError;
+    const error = (await clientFor(`http://127.0.0.1:${port}/token`, { retries: 1 })
+      .getToken()
+      .catch((e: unknown) => e)) as TokenRequestError;
     expect(error).toBeInstanceOf(TokenRequestError);
     expect(error).toMatchObject({ error: 'network_error', status: undefined });
     expect(error.cause).toBeDefined();
@@ -125,7 +152,9 @@ describe('retries', () => {
         return json(res, 404, {});
       },
       async (server) => {
-        expect(await createTokenClient({ issuerBaseURL: server.url, clientId: 'c', clientSecret: 's3cret' }).getToken()).toBe('ok');
+        expect(
+          await createTokenClient({ issuerBaseURL: server.url, clientId: 'c', clientSecret: 's3cret' }).getToken(),
+        ).toBe('ok');
         expect(server.requests.map((r) => r.url)).toEqual([
           '/.well-known/openid-configuration',
           '/.well-known/oauth-authorization-server',
@@ -145,7 +174,9 @@ describe('timeouts', () => {
       },
       async (server) => {
         const started = Date.now();
-        const error = await clientFor(server.url, { timeout: 0.3, retries: 1 }).getToken().catch((e: unknown) => e);
+        const error = await clientFor(server.url, { timeout: 0.3, retries: 1 })
+          .getToken()
+          .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(TokenRequestError);
         expect(error).toMatchObject({ error: 'timeout', status: undefined });
         expect(server.requests).toHaveLength(2);
@@ -161,7 +192,9 @@ describe('timeouts', () => {
         res.write('{"access_token":');
       },
       async (server) => {
-        await expect(clientFor(server.url, { timeout: 0.3, retries: 0 }).getToken()).rejects.toMatchObject({ error: 'timeout' });
+        await expect(clientFor(server.url, { timeout: 0.3, retries: 0 }).getToken()).rejects.toMatchObject({
+          error: 'timeout',
+        });
       },
     );
   });

@@ -51,11 +51,21 @@ describe('secret hygiene', () => {
     it(`${method}: an echoed secret appears nowhere in the error or the client`, async () => {
       const server = await echoServer(401);
       try {
-        const client = createTokenClient({ tokenEndpoint: server.url, clientId: 'c', clientSecret: SECRET, tokenEndpointAuthMethod: method });
+        const client = createTokenClient({
+          tokenEndpoint: server.url,
+          clientId: 'c',
+          clientSecret: SECRET,
+          tokenEndpointAuthMethod: method,
+        });
         const error = await failWith(client);
         expect(error).toMatchObject({ error: 'invalid_client', status: 401 });
         expect((error as { error_description: string }).error_description).toContain('[redacted]');
-        const encoded = [SECRET, encodeURIComponent(SECRET), new URLSearchParams({ s: SECRET }).toString().slice(2), 'S3cr3t'];
+        const encoded = [
+          SECRET,
+          encodeURIComponent(SECRET),
+          new URLSearchParams({ s: SECRET }).toString().slice(2),
+          'S3cr3t',
+        ];
         expectClean(error, encoded);
         expectClean(client, encoded);
       } finally {
@@ -103,14 +113,25 @@ describe('secret hygiene', () => {
   });
 
   it('an unreachable endpoint: the network error and its cause carry no secret', async () => {
-    const client = createTokenClient({ tokenEndpoint: 'http://127.0.0.1:9/token', clientId: 'c', clientSecret: SECRET, retries: 0 });
+    const client = createTokenClient({
+      tokenEndpoint: 'http://127.0.0.1:9/token',
+      clientId: 'c',
+      clientSecret: SECRET,
+      retries: 0,
+    });
     const error = await failWith(client);
     expect(error).toMatchObject({ error: 'network_error' });
     expectClean(error, [SECRET]);
   });
 
   it('the client renders only its public configuration', () => {
-    const options: TokenClientOptions = { issuerBaseURL: 'https://tenant.example.com', clientId: 'c', clientSecret: SECRET, audience: 'https://api', scope: 'a b' };
+    const options: TokenClientOptions = {
+      issuerBaseURL: 'https://tenant.example.com',
+      clientId: 'c',
+      clientSecret: SECRET,
+      audience: 'https://api',
+      scope: 'a b',
+    };
     const client = createTokenClient(options);
     expect(JSON.parse(JSON.stringify(client))).toEqual({
       clientId: 'c',

@@ -34,7 +34,13 @@ describe('client authentication against createTestIssuer', () => {
   afterAll(() => issuer.close());
 
   it('client_secret_post (the default) obtains a token for the audience and scope', async () => {
-    const client = createTokenClient({ tokenEndpoint: issuer.tokenEndpoint, clientId: 'post-client', clientSecret: 'post-secret', audience: API, scope: 'read:orders' });
+    const client = createTokenClient({
+      tokenEndpoint: issuer.tokenEndpoint,
+      clientId: 'post-client',
+      clientSecret: 'post-secret',
+      audience: API,
+      scope: 'read:orders',
+    });
     expect(client.tokenEndpointAuthMethod).toBe('client_secret_post');
     const claims = decodeJwt(await client.getToken());
     expect(claims).toMatchObject({ aud: API, azp: 'post-client', scope: 'read:orders', gty: 'client-credentials' });
@@ -54,7 +60,13 @@ describe('client authentication against createTestIssuer', () => {
   it('client_secret_basic sends exactly the RFC 6749 §2.3.1 header and no secret in the body', async () => {
     const server = await startServer((_req, res) => json(res, 200, tokenResponse('abc')));
     try {
-      const client = createTokenClient({ tokenEndpoint: `${server.url}/t`, clientId: 'id:1 x', clientSecret: 'p@ss wörd', tokenEndpointAuthMethod: 'client_secret_basic', audience: API });
+      const client = createTokenClient({
+        tokenEndpoint: `${server.url}/t`,
+        clientId: 'id:1 x',
+        clientSecret: 'p@ss wörd',
+        tokenEndpointAuthMethod: 'client_secret_basic',
+        audience: API,
+      });
       await client.getToken();
       const seen = server.requests[0]!;
       const expected = Buffer.from('id%3A1+x:p%40ss+w%C3%B6rd').toString('base64');
@@ -67,16 +79,31 @@ describe('client authentication against createTestIssuer', () => {
   });
 
   it('private_key_jwt with a PKCS#8 PEM (RS256 inferred)', async () => {
-    const client = createTokenClient({ tokenEndpoint: issuer.tokenEndpoint, clientId: 'rsa-client', privateKey: rsa.pem, audience: API });
+    const client = createTokenClient({
+      tokenEndpoint: issuer.tokenEndpoint,
+      clientId: 'rsa-client',
+      privateKey: rsa.pem,
+      audience: API,
+    });
     expect(client.tokenEndpointAuthMethod).toBe('private_key_jwt');
     expect(decodeJwt(await client.getToken())).toMatchObject({ azp: 'rsa-client' });
   });
 
   it('private_key_jwt with a JWK (EC → ES256) and with an Ed25519 KeyObject (EdDSA)', async () => {
     const jwk = (await exportJWK(ec.privateKey)) as JWK;
-    const ecClient = createTokenClient({ issuerBaseURL: issuer.issuerBaseURL, clientId: 'ec-client', privateKey: jwk, audience: API });
+    const ecClient = createTokenClient({
+      issuerBaseURL: issuer.issuerBaseURL,
+      clientId: 'ec-client',
+      privateKey: jwk,
+      audience: API,
+    });
     expect(decodeJwt(await ecClient.getToken())).toMatchObject({ azp: 'ec-client' });
-    const edClient = createTokenClient({ tokenEndpoint: issuer.tokenEndpoint, clientId: 'ed-client', privateKey: ed.privateKey, audience: API });
+    const edClient = createTokenClient({
+      tokenEndpoint: issuer.tokenEndpoint,
+      clientId: 'ed-client',
+      privateKey: ed.privateKey,
+      audience: API,
+    });
     expect(decodeJwt(await edClient.getToken())).toMatchObject({ azp: 'ed-client' });
   });
 
@@ -84,11 +111,21 @@ describe('client authentication against createTestIssuer', () => {
     const server = await startServer((_req, res) => json(res, 200, tokenResponse('t', 1)));
     try {
       const jwk = { ...(await exportJWK(rsa.privateKey)), kid: 'key-1' };
-      const client = createTokenClient({ tokenEndpoint: `${server.url}/oauth/token`, clientId: 'c1', privateKey: jwk, privateKeyAlg: 'PS256', expiryMargin: 0 });
+      const client = createTokenClient({
+        tokenEndpoint: `${server.url}/oauth/token`,
+        clientId: 'c1',
+        privateKey: jwk,
+        privateKeyAlg: 'PS256',
+        expiryMargin: 0,
+      });
       await client.getToken();
       await client.getToken({ forceRefresh: true });
       const [first, second] = server.requests.map((r) => form(r.body));
-      expect(first).toMatchObject({ grant_type: 'client_credentials', client_id: 'c1', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' });
+      expect(first).toMatchObject({
+        grant_type: 'client_credentials',
+        client_id: 'c1',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      });
       const assertion = first!.client_assertion!;
       expect(decodeProtectedHeader(assertion)).toEqual({ alg: 'PS256', kid: 'key-1' });
       const claims = decodeJwt(assertion);
@@ -102,7 +139,12 @@ describe('client authentication against createTestIssuer', () => {
   });
 
   it('a wrong secret is invalid_client (401) from the real endpoint', async () => {
-    const client = createTokenClient({ tokenEndpoint: issuer.tokenEndpoint, clientId: 'post-client', clientSecret: 'nope', audience: API });
+    const client = createTokenClient({
+      tokenEndpoint: issuer.tokenEndpoint,
+      clientId: 'post-client',
+      clientSecret: 'nope',
+      audience: API,
+    });
     const error = await client.getToken().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenRequestError);
     expect(error).toMatchObject({ name: 'TokenRequestError', error: 'invalid_client', status: 401 });
@@ -110,16 +152,28 @@ describe('client authentication against createTestIssuer', () => {
 
   it('a private key that is not the registered one is invalid_client', async () => {
     const other = rsaKeys();
-    const client = createTokenClient({ tokenEndpoint: issuer.tokenEndpoint, clientId: 'rsa-client', privateKey: other.pem, audience: API });
+    const client = createTokenClient({
+      tokenEndpoint: issuer.tokenEndpoint,
+      clientId: 'rsa-client',
+      privateKey: other.pem,
+      audience: API,
+    });
     await expect(client.getToken()).rejects.toMatchObject({ error: 'invalid_client', status: 401 });
   });
 });
 
 describe('token endpoint discovery', () => {
   it('uses token_endpoint from the OpenID Connect discovery document, once', async () => {
-    const issuer = await createTestIssuer({ clients: [{ clientId: 'w', clientSecret: 's3cret', grants: { [API]: ['read:orders'] } }] });
+    const issuer = await createTestIssuer({
+      clients: [{ clientId: 'w', clientSecret: 's3cret', grants: { [API]: ['read:orders'] } }],
+    });
     try {
-      const client = createTokenClient({ issuerBaseURL: `${issuer.issuerBaseURL}/`, clientId: 'w', clientSecret: 's3cret', audience: API });
+      const client = createTokenClient({
+        issuerBaseURL: `${issuer.issuerBaseURL}/`,
+        clientId: 'w',
+        clientSecret: 's3cret',
+        audience: API,
+      });
       await client.getToken();
       await client.getToken({ forceRefresh: true });
       expect(issuer.requestCounts).toMatchObject({ discovery: 1, token: 2 });
@@ -131,7 +185,8 @@ describe('token endpoint discovery', () => {
 
   it('falls back to RFC 8414 metadata, then to {issuerBaseURL}/oauth/token', async () => {
     const rfc8414 = await startServer((req, res) => {
-      if (req.url === '/.well-known/oauth-authorization-server/tenant') json(res, 200, { issuer: 'x', token_endpoint: `http://${req.headers.host}/as/token` });
+      if (req.url === '/.well-known/oauth-authorization-server/tenant')
+        json(res, 200, { issuer: 'x', token_endpoint: `http://${req.headers.host}/as/token` });
       else if (req.url === '/as/token') json(res, 200, tokenResponse('from-8414'));
       else json(res, 404, { error: 'not_found' });
     });
@@ -142,12 +197,21 @@ describe('token endpoint discovery', () => {
     try {
       const a = createTokenClient({ issuerBaseURL: `${rfc8414.url}/tenant`, clientId: 'c', clientSecret: 's3cret' });
       expect(await a.getToken()).toBe('from-8414');
-      expect(rfc8414.requests.map((r) => r.url)).toEqual(['/tenant/.well-known/openid-configuration', '/.well-known/oauth-authorization-server/tenant', '/as/token']);
+      expect(rfc8414.requests.map((r) => r.url)).toEqual([
+        '/tenant/.well-known/openid-configuration',
+        '/.well-known/oauth-authorization-server/tenant',
+        '/as/token',
+      ]);
       const b = createTokenClient({ issuerBaseURL: none.url, clientId: 'c', clientSecret: 's3cret' });
       expect(await b.getToken()).toBe('from-fallback');
       await b.getToken({ forceRefresh: true });
       // The fallback is remembered: discovery is not repeated.
-      expect(none.requests.map((r) => r.url)).toEqual(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server', '/oauth/token', '/oauth/token']);
+      expect(none.requests.map((r) => r.url)).toEqual([
+        '/.well-known/openid-configuration',
+        '/.well-known/oauth-authorization-server',
+        '/oauth/token',
+        '/oauth/token',
+      ]);
     } finally {
       await Promise.all([rfc8414.close(), none.close()]);
     }
@@ -156,7 +220,8 @@ describe('token endpoint discovery', () => {
   it('ignores a discovered plain-http token endpoint for an https issuer (no credential downgrade)', async () => {
     // Only the URL-parsing rule can be exercised without TLS: an http issuer may name an https endpoint.
     const server = await startServer((req, res) => {
-      if (req.url === '/.well-known/openid-configuration') json(res, 200, { token_endpoint: 'ftp://example.com/token' });
+      if (req.url === '/.well-known/openid-configuration')
+        json(res, 200, { token_endpoint: 'ftp://example.com/token' });
       else if (req.url === '/oauth/token') json(res, 200, tokenResponse('fallback'));
       else json(res, 404, {});
     });
@@ -212,11 +277,30 @@ describe('request parameters', () => {
     expect(() => createTokenClient({ ...base, resource: 'not a uri' })).toThrow(/resource/);
     expect(() => createTokenClient({ ...base, extraParams: { client_secret: 'x' } })).toThrow(/extraParams/);
     expect(() => createTokenClient({ ...base, privateKey: rsa.pem })).toThrow(/tokenEndpointAuthMethod/);
-    expect(() => createTokenClient({ ...base, tokenEndpointAuthMethod: 'none' as never })).toThrow(/tokenEndpointAuthMethod/);
-    expect(() => createTokenClient({ ...base, clientSecret: undefined, privateKey: '-----BEGIN PRIVATE KEY-----\nhunter2-secret\n-----END PRIVATE KEY-----' })).toThrow(/privateKey/);
-    expect(() => createTokenClient({ ...base, clientSecret: undefined, privateKey: rsa.pem, privateKeyAlg: 'ES256' })).toThrow(/privateKeyAlg/);
-    expect(() => createTokenClient({ ...base, clientSecret: undefined, privateKey: (ec.publicKey.export({ format: 'jwk' }) as JWK) })).toThrow(/privateKey/);
-    for (const bad of [() => createTokenClient({ ...base, timeout: -1 }), () => createTokenClient({ ...base, clientSecret: undefined, privateKey: 'hunter2-secret' })]) {
+    expect(() => createTokenClient({ ...base, tokenEndpointAuthMethod: 'none' as never })).toThrow(
+      /tokenEndpointAuthMethod/,
+    );
+    expect(() =>
+      createTokenClient({
+        ...base,
+        clientSecret: undefined,
+        privateKey: '-----BEGIN PRIVATE KEY-----\nhunter2-secret\n-----END PRIVATE KEY-----',
+      }),
+    ).toThrow(/privateKey/);
+    expect(() =>
+      createTokenClient({ ...base, clientSecret: undefined, privateKey: rsa.pem, privateKeyAlg: 'ES256' }),
+    ).toThrow(/privateKeyAlg/);
+    expect(() =>
+      createTokenClient({
+        ...base,
+        clientSecret: undefined,
+        privateKey: ec.publicKey.export({ format: 'jwk' }) as JWK,
+      }),
+    ).toThrow(/privateKey/);
+    for (const bad of [
+      () => createTokenClient({ ...base, timeout: -1 }),
+      () => createTokenClient({ ...base, clientSecret: undefined, privateKey: 'hunter2-secret' }),
+    ]) {
       expect(bad).toThrow(TypeError);
       try {
         bad();
@@ -241,7 +325,12 @@ describe('caching', () => {
 
   const clientWith = (now: () => number, expiryMargin?: number): TokenClient =>
     createTokenClientWithInternals(
-      { tokenEndpoint: `${server.url}/t`, clientId: 'c', clientSecret: 's3cret', ...(expiryMargin !== undefined && { expiryMargin }) },
+      {
+        tokenEndpoint: `${server.url}/t`,
+        clientId: 'c',
+        clientSecret: 's3cret',
+        ...(expiryMargin !== undefined && { expiryMargin }),
+      },
       { now },
     );
 
@@ -315,10 +404,15 @@ describe('caching', () => {
   });
 
   it('an opaque token without expires_in is kept for 60 seconds', async () => {
-    const opaque = await startServer((_req, res, index) => json(res, 200, { access_token: `opaque-${index}`, token_type: 'Bearer' }));
+    const opaque = await startServer((_req, res, index) =>
+      json(res, 200, { access_token: `opaque-${index}`, token_type: 'Bearer' }),
+    );
     try {
       let now = 3_000_000;
-      const client = createTokenClientWithInternals({ tokenEndpoint: opaque.url, clientId: 'c', clientSecret: 's3cret' }, { now: () => now });
+      const client = createTokenClientWithInternals(
+        { tokenEndpoint: opaque.url, clientId: 'c', clientSecret: 's3cret' },
+        { now: () => now },
+      );
       expect(await client.getToken()).toBe('opaque-0');
       now += 59_999;
       expect(await client.getToken()).toBe('opaque-0');
@@ -335,7 +429,10 @@ describe('caching', () => {
     const noExpiry = await startServer((_req, res) => json(res, 200, { access_token: jwt, token_type: 'bearer' }));
     try {
       let now = 2_000_000_000;
-      const client = createTokenClientWithInternals({ tokenEndpoint: noExpiry.url, clientId: 'c', clientSecret: 's3cret' }, { now: () => now });
+      const client = createTokenClientWithInternals(
+        { tokenEndpoint: noExpiry.url, clientId: 'c', clientSecret: 's3cret' },
+        { now: () => now },
+      );
       await client.getToken();
       now += 539_000;
       await client.getToken();

@@ -44,7 +44,9 @@ describe('npm run example', () => {
     expect(stdout).toContain('All steps behaved as expected.');
 
     // The 403 shows its challenge, the forged token is refused as invalid_token.
-    expect(stdout).toContain('WWW-Authenticate: Bearer realm="api", error="insufficient_scope", error_description="missing required scope", scope="create:orders"');
+    expect(stdout).toContain(
+      'WWW-Authenticate: Bearer realm="api", error="insufficient_scope", error_description="missing required scope", scope="create:orders"',
+    );
     expect(stdout).toContain('error="invalid_token"');
     expect(stdout).toMatch(/← 403 access_denied/);
     expect(stdout).toMatch(/token requests served by the issuer: (\d+) before this call, \1 after/);

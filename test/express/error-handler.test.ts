@@ -15,7 +15,10 @@ describe('m2mErrorHandler', () => {
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('30');
     expect(res.headers['content-type']).toMatch(/^application\/json/);
-    expect(res.body).toEqual({ error: 'temporarily_unavailable', error_description: 'signing keys are temporarily unavailable' });
+    expect(res.body).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: 'signing keys are temporarily unavailable',
+    });
   });
 
   it('passes other errors on to next(err)', async () => {
@@ -24,9 +27,11 @@ describe('m2mErrorHandler', () => {
       throw new Error('database down');
     });
     app.use(m2mErrorHandler());
-    app.use((_error: unknown, _req: Request, res: import('express').Response, _next: import('express').NextFunction) => {
-      res.status(500).send('handled downstream');
-    });
+    app.use(
+      (_error: unknown, _req: Request, res: import('express').Response, _next: import('express').NextFunction) => {
+        res.status(500).send('handled downstream');
+      },
+    );
     const res = await request(app).get('/');
     expect(res.status).toBe(500);
     expect(res.text).toBe('handled downstream');

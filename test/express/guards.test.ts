@@ -33,14 +33,25 @@ beforeAll(async () => {
   route('/claim-scalar', requireClaim('org_id', 'org_1'));
   route('/claim-array', requireClaim('roles', 'admin'));
   route('/claim-object', requireClaim('meta', { tier: 'gold', regions: ['eu'] }));
-  route('/claim-predicate', requireClaim('tier', (value) => value === 'gold' || value === 'platinum'));
-  route('/claim-throws', requireClaim('tier', () => { throw new Error('boom'); }));
+  route(
+    '/claim-predicate',
+    requireClaim('tier', (value) => value === 'gold' || value === 'platinum'),
+  );
+  route(
+    '/claim-throws',
+    requireClaim('tier', () => {
+      throw new Error('boom');
+    }),
+  );
   app.use(m2mErrorHandler());
 });
 afterAll(() => issuer.close());
 
 async function call(path: string, claims: Record<string, unknown> = {}, scope?: string, clientId?: string) {
-  const token = await issuer.mint(claims, { ...(scope !== undefined && { scope }), ...(clientId !== undefined && { clientId }) });
+  const token = await issuer.mint(claims, {
+    ...(scope !== undefined && { scope }),
+    ...(clientId !== undefined && { clientId }),
+  });
   return request(app).get(path).set('Authorization', `Bearer ${token}`);
 }
 
@@ -145,7 +156,9 @@ describe('guards without requireM2M fail closed', () => {
 
   it('answers 401 after requireM2M with authRequired: false and no token', async () => {
     const optional = express();
-    optional.use(requireM2M({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, authRequired: false, realm: 'r' }));
+    optional.use(
+      requireM2M({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, authRequired: false, realm: 'r' }),
+    );
     optional.get('/', requireScopes('a'), (_req, res) => {
       res.send('reached');
     });

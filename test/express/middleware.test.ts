@@ -83,7 +83,9 @@ describe(`requireM2M (Express ${expressMajor})`, () => {
   });
 
   it('accepts a lower-case scheme', async () => {
-    const res = await request(app).get('/orders').set('Authorization', `bearer ${await issuer.mint()}`);
+    const res = await request(app)
+      .get('/orders')
+      .set('Authorization', `bearer ${await issuer.mint()}`);
     expect(res.status).toBe(200);
   });
 
@@ -110,9 +112,9 @@ describe(`requireM2M (Express ${expressMajor})`, () => {
     try {
       expect(() => requireM2M({ audience: AUDIENCE })).toThrow(/ISSUER_BASE_URL/);
       expect(() => requireM2M({ issuerBaseURL: issuer.issuerBaseURL })).toThrow(/AUDIENCE/);
-      expect(() => requireM2M({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, tokenLocations: ['cookie' as never] })).toThrow(
-        /tokenLocations/,
-      );
+      expect(() =>
+        requireM2M({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, tokenLocations: ['cookie' as never] }),
+      ).toThrow(/tokenLocations/);
     } finally {
       process.env = saved;
     }
@@ -128,7 +130,9 @@ describe(`requireM2M (Express ${expressMajor})`, () => {
       envApp.get('/', (_req, res) => {
         res.send('ok');
       });
-      const res = await request(envApp).get('/').set('Authorization', `Bearer ${await issuer.mint()}`);
+      const res = await request(envApp)
+        .get('/')
+        .set('Authorization', `Bearer ${await issuer.mint()}`);
       expect(res.status).toBe(200);
     } finally {
       process.env = saved;
@@ -147,7 +151,10 @@ describe('requireM2M: 503 on a cold start with the issuer down', () => {
       .set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('8');
-    expect(res.body).toEqual({ error: 'temporarily_unavailable', error_description: 'signing keys are temporarily unavailable' });
+    expect(res.body).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: 'signing keys are temporarily unavailable',
+    });
   });
 });
 
@@ -169,7 +176,9 @@ describe('requireM2M: authRequired: false', () => {
   });
 
   it('still verifies a valid token', async () => {
-    const res = await request(app).get('/orders').set('Authorization', `Bearer ${await issuer.mint({}, { clientId: 'w' })}`);
+    const res = await request(app)
+      .get('/orders')
+      .set('Authorization', `Bearer ${await issuer.mint({}, { clientId: 'w' })}`);
     expect(res.body.auth.clientId).toBe('w');
   });
 });
@@ -193,7 +202,9 @@ describe('requireM2M: tokenLocations', () => {
 
   it('ignores access_token in a JSON body', async () => {
     const app = appWith({ tokenLocations: ['body'] }, (a) => a.use(express.json()));
-    const res = await request(app).post('/orders').send({ access_token: await issuer.mint() });
+    const res = await request(app)
+      .post('/orders')
+      .send({ access_token: await issuer.mint() });
     expect(res.status).toBe(401);
   });
 
@@ -202,7 +213,10 @@ describe('requireM2M: tokenLocations', () => {
     const token = await issuer.mint();
     const res = await request(app).get(`/orders?access_token=${token}`).set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: 'invalid_request', error_description: 'more than one method used to send the token' });
+    expect(res.body).toEqual({
+      error: 'invalid_request',
+      error_description: 'more than one method used to send the token',
+    });
   });
 });
 
@@ -215,6 +229,8 @@ describe('requireM2M without m2mErrorHandler', () => {
     });
     const res = await request(app).get('/').set('Authorization', 'Bearer x.y.z');
     expect(res.status).toBe(401);
-    expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token", error_description="malformed token"');
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer realm="api", error="invalid_token", error_description="malformed token"',
+    );
   });
 });

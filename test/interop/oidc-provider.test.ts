@@ -17,7 +17,10 @@ import { createVerifier, m2mErrorHandler, requireM2M, requireScopes } from '../.
  * and an ambient `declare module` here would leak into the whole project's type check.
  */
 interface OidcProviderModule {
-  default: new (issuer: string, configuration: Record<string, unknown>) => {
+  default: new (
+    issuer: string,
+    configuration: Record<string, unknown>,
+  ) => {
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
   };
   errors: { InvalidTarget: new () => Error };
@@ -130,8 +133,18 @@ beforeAll(async () => {
   const describeCaller = (req: import('express').Request, res: import('express').Response) => {
     res.json({ caller: req.auth?.clientId, scopes: req.auth?.scopes, typ: req.auth?.header.typ });
   };
-  app.get('/orders', requireM2M({ issuerBaseURL: issuer, audience: API }), requireScopes('read:orders'), describeCaller);
-  app.get('/strict/orders', requireM2M({ issuerBaseURL: issuer, audience: API, strict: true }), requireScopes('read:orders'), describeCaller);
+  app.get(
+    '/orders',
+    requireM2M({ issuerBaseURL: issuer, audience: API }),
+    requireScopes('read:orders'),
+    describeCaller,
+  );
+  app.get(
+    '/strict/orders',
+    requireM2M({ issuerBaseURL: issuer, audience: API, strict: true }),
+    requireScopes('read:orders'),
+    describeCaller,
+  );
   app.use(m2mErrorHandler());
   apiServer = createServer(app);
   apiUrl = await listen(apiServer);
@@ -158,7 +171,13 @@ describe('oidc-provider → createTokenClient', () => {
     expect(decodeProtectedHeader(token)).toMatchObject({ typ: 'at+jwt', alg: 'RS256', kid: 'interop-key' });
     const claims = decodeJwt(token);
     // oidc-provider's client-credentials tokens: sub = client_id (RFC 9068 §2.2), no gty/azp.
-    expect(claims).toMatchObject({ iss: issuer, aud: API, sub: 'orders-worker', client_id: 'orders-worker', scope: 'read:orders' });
+    expect(claims).toMatchObject({
+      iss: issuer,
+      aud: API,
+      sub: 'orders-worker',
+      client_id: 'orders-worker',
+      scope: 'read:orders',
+    });
     expect(typeof claims.jti).toBe('string');
     expect(JSON.parse(JSON.stringify(client)).tokenEndpoint).toBe(`${issuer}/token`);
   });
@@ -175,16 +194,35 @@ describe('oidc-provider → createTokenClient', () => {
   });
 
   it('authenticates with private_key_jwt (assertion aud = the discovered token endpoint)', async () => {
-    const client = createTokenClient({ issuerBaseURL: issuer, clientId: 'signed-worker', privateKey: clientPrivateKey, resource: API, scope: 'read:orders' });
+    const client = createTokenClient({
+      issuerBaseURL: issuer,
+      clientId: 'signed-worker',
+      privateKey: clientPrivateKey,
+      resource: API,
+      scope: 'read:orders',
+    });
     expect(client.tokenEndpointAuthMethod).toBe('private_key_jwt');
-    expect(decodeJwt(await client.getToken())).toMatchObject({ client_id: 'signed-worker', aud: API, scope: 'read:orders' });
+    expect(decodeJwt(await client.getToken())).toMatchObject({
+      client_id: 'signed-worker',
+      aud: API,
+      scope: 'read:orders',
+    });
     // Each request signs a new assertion: oidc-provider refuses a replayed jti.
     await client.getToken({ forceRefresh: true });
   });
 
   it('maps oidc-provider errors to TokenRequestError', async () => {
-    const wrong = createTokenClient({ issuerBaseURL: issuer, clientId: 'orders-worker', clientSecret: 'wrong', resource: API });
-    await expect(wrong.getToken()).rejects.toMatchObject({ name: 'TokenRequestError', error: 'invalid_client', status: 401 });
+    const wrong = createTokenClient({
+      issuerBaseURL: issuer,
+      clientId: 'orders-worker',
+      clientSecret: 'wrong',
+      resource: API,
+    });
+    await expect(wrong.getToken()).rejects.toMatchObject({
+      name: 'TokenRequestError',
+      error: 'invalid_client',
+      status: 401,
+    });
     const unknownResource = worker('https://unknown.example.com');
     await expect(unknownResource.getToken()).rejects.toMatchObject({ error: 'invalid_target', status: 400 });
     // oidc-provider silently drops scopes it does not know; a known one the client may not have is refused.
@@ -202,7 +240,12 @@ describe('oidc-provider → createTokenClient', () => {
   });
 
   it('the audience parameter alone is not what oidc-provider understands: use resource', async () => {
-    const client = createTokenClient({ issuerBaseURL: issuer, clientId: 'orders-worker', clientSecret: 'orders-worker-secret-0123456789abcdef', audience: API });
+    const client = createTokenClient({
+      issuerBaseURL: issuer,
+      clientId: 'orders-worker',
+      clientSecret: 'orders-worker-secret-0123456789abcdef',
+      audience: API,
+    });
     // Without a resource indicator oidc-provider issues an opaque token for its own userinfo endpoint.
     const token = await client.getToken();
     expect(token.split('.')).not.toHaveLength(3);
@@ -249,7 +292,9 @@ describe('oidc-provider → requireM2M', () => {
     expect(decodeJwt(token).aud).toBe(OTHER);
     const res = await fetch(`${apiUrl}/orders`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="api", error="invalid_token", error_description="unexpected audience"');
+    expect(res.headers.get('www-authenticate')).toBe(
+      'Bearer realm="api", error="invalid_token", error_description="unexpected audience"',
+    );
     expect(await res.json()).toEqual({ error: 'invalid_token', error_description: 'unexpected audience' });
   });
 });

@@ -5,7 +5,14 @@
  * synchronous and thread-pool signature paths must agree with each other on every one of them.
  */
 import { describe, expect, it } from '@jest/globals';
-import { createSecretKey, generateKeyPairSync, sign as cryptoSign, createHmac, constants, type KeyObject } from 'node:crypto';
+import {
+  createSecretKey,
+  generateKeyPairSync,
+  sign as cryptoSign,
+  createHmac,
+  constants,
+  type KeyObject,
+} from 'node:crypto';
 import { jwtVerify, type JWTVerifyOptions } from 'jose';
 import { parseJwt, verifyJwt, verifyParsedJwtOffThread, type JwtVerifyOptions } from '../../src/jwt/verify.js';
 
@@ -33,7 +40,8 @@ function keysFor(alg: string): KeyMaterial {
   return { alg, signingKey: pair.privateKey, verifyKey: pair.publicKey };
 }
 
-const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const b64 = (value: unknown): string =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 /** Signs exactly the given header and payload strings (so odd headers can be produced). */
 function signRaw(material: KeyMaterial, alg: string, encodedHeader: string, encodedPayload: string): string {
@@ -43,14 +51,27 @@ function signRaw(material: KeyMaterial, alg: string, encodedHeader: string, enco
   if (alg.startsWith('HS')) signature = createHmac(`sha${bits}`, material.signingKey).update(input).digest();
   else if (alg.startsWith('RS')) signature = cryptoSign(`sha${bits}`, input, material.signingKey);
   else if (alg.startsWith('PS')) {
-    signature = cryptoSign(`sha${bits}`, input, { key: material.signingKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: bits / 8 });
-  } else if (alg.startsWith('ES')) signature = cryptoSign(`sha${bits}`, input, { key: material.signingKey, dsaEncoding: 'ieee-p1363' });
+    signature = cryptoSign(`sha${bits}`, input, {
+      key: material.signingKey,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: bits / 8,
+    });
+  } else if (alg.startsWith('ES'))
+    signature = cryptoSign(`sha${bits}`, input, { key: material.signingKey, dsaEncoding: 'ieee-p1363' });
   else signature = cryptoSign(null, input, material.signingKey);
   return `${encodedHeader}.${encodedPayload}.${signature.toString('base64url')}`;
 }
 
 function baseClaims(now: number): Record<string, unknown> {
-  return { iss: ISSUER, aud: AUDIENCE, sub: 'svc@clients', azp: 'svc', gty: 'client-credentials', iat: now - 10, exp: now + 3600 };
+  return {
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: 'svc@clients',
+    azp: 'svc',
+    gty: 'client-credentials',
+    iat: now - 10,
+    exp: now + 3600,
+  };
 }
 
 /** A small deterministic PRNG (mulberry32) so failures reproduce. */
@@ -105,7 +126,12 @@ function mutate(token: string, random: () => number): string {
 }
 
 /** Our decision, from the synchronous path and from the thread-pool path, which must agree. */
-async function ourDecision(token: string, material: KeyMaterial, options: JwtVerifyOptions, now: number): Promise<boolean> {
+async function ourDecision(
+  token: string,
+  material: KeyMaterial,
+  options: JwtVerifyOptions,
+  now: number,
+): Promise<boolean> {
   let synchronous: boolean;
   try {
     verifyJwt(token, material.verifyKey, options, now);
@@ -126,7 +152,12 @@ async function ourDecision(token: string, material: KeyMaterial, options: JwtVer
   return synchronous;
 }
 
-async function decisions(token: string, material: KeyMaterial, options: JwtVerifyOptions, now: number): Promise<[boolean, boolean]> {
+async function decisions(
+  token: string,
+  material: KeyMaterial,
+  options: JwtVerifyOptions,
+  now: number,
+): Promise<[boolean, boolean]> {
   const ours = await ourDecision(token, material, options, now);
   const joseOptions: JWTVerifyOptions = {
     algorithms: [...options.algorithms],
@@ -148,12 +179,32 @@ async function decisions(token: string, material: KeyMaterial, options: JwtVerif
   return [ours, reference];
 }
 
-const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'];
+const ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'HS256',
+  'HS384',
+  'HS512',
+];
 
 describe.each(ALGORITHMS)('node:crypto JWT path agrees with jose.jwtVerify: %s', (alg) => {
   const material = keysFor(alg);
   const now = Math.floor(Date.now() / 1000);
-  const options: JwtVerifyOptions = { algorithms: [alg], issuer: ISSUER, audience: [AUDIENCE], clockTolerance: 5, requiredClaims: ['exp'] };
+  const options: JwtVerifyOptions = {
+    algorithms: [alg],
+    issuer: ISSUER,
+    audience: [AUDIENCE],
+    clockTolerance: 5,
+    requiredClaims: ['exp'],
+  };
   const valid = signRaw(material, alg, b64({ alg, typ: 'JWT', kid: 'k1' }), b64(baseClaims(now)));
 
   it('accepts a valid token, as jose does', async () => {
@@ -211,8 +262,24 @@ describe.each(ALGORITHMS)('node:crypto JWT path agrees with jose.jwtVerify: %s',
   });
 
   it('decides like jose on raw odd payloads and headers', async () => {
-    const oddPayloads = ['[]', 'null', '"string"', '42', '{"exp":1', '\uFEFF{}', 'not json', JSON.stringify(baseClaims(now)).replace('{', '{"exp":1,')];
-    const oddHeaders = ['[]', '{}', `{"alg":"${alg}","alg":"none"}`, `{"alg":"none","alg":"${alg}"}`, `\uFEFF{"alg":"${alg}"}`, `{"alg":"${alg}"} `];
+    const oddPayloads = [
+      '[]',
+      'null',
+      '"string"',
+      '42',
+      '{"exp":1',
+      '\uFEFF{}',
+      'not json',
+      JSON.stringify(baseClaims(now)).replace('{', '{"exp":1,'),
+    ];
+    const oddHeaders = [
+      '[]',
+      '{}',
+      `{"alg":"${alg}","alg":"none"}`,
+      `{"alg":"none","alg":"${alg}"}`,
+      `\uFEFF{"alg":"${alg}"}`,
+      `{"alg":"${alg}"} `,
+    ];
     for (const payload of oddPayloads) {
       const token = signRaw(material, alg, b64({ alg }), Buffer.from(payload).toString('base64url'));
       const [ours, reference] = await decisions(token, material, options, now);
@@ -236,7 +303,8 @@ describe.each(ALGORITHMS)('node:crypto JWT path agrees with jose.jwtVerify: %s',
       const rounds = 1 + Math.floor(random() * 3);
       for (let round = 0; round < rounds; round++) token = mutate(token, random);
       const [ours, reference] = await decisions(token, material, options, now);
-      if (ours !== reference) throw new Error(`disagreement on ${JSON.stringify(token)}: ours ${ours}, jose ${reference}`);
+      if (ours !== reference)
+        throw new Error(`disagreement on ${JSON.stringify(token)}: ours ${ours}, jose ${reference}`);
       if (ours) accepted++;
     }
     // Most mutations must be refused; the few accepted ones are encodings jose also accepts.
@@ -251,7 +319,13 @@ describe('algorithm and key binding', () => {
   const p384 = keysFor('ES384');
   const ed = keysFor('EdDSA');
   const hs = keysFor('HS256');
-  const options = (alg: string): JwtVerifyOptions => ({ algorithms: [alg], issuer: ISSUER, audience: [AUDIENCE], clockTolerance: 5, requiredClaims: ['exp'] });
+  const options = (alg: string): JwtVerifyOptions => ({
+    algorithms: [alg],
+    issuer: ISSUER,
+    audience: [AUDIENCE],
+    clockTolerance: 5,
+    requiredClaims: ['exp'],
+  });
 
   const materials: Record<string, KeyMaterial> = { rsa, ec, p384, ed, hs };
   it.each([
@@ -264,7 +338,12 @@ describe('algorithm and key binding', () => {
     ['RS256 token checked with a secret', 'rsa', 'hs', 'RS256'],
   ])('refuses a %s, as jose does', async (_name, signer, verifier, alg) => {
     const token = signRaw(materials[signer] as KeyMaterial, alg, b64({ alg }), b64(baseClaims(now)));
-    const [ours, reference] = await decisions(token, { ...(materials[verifier] as KeyMaterial), alg }, options(alg), now);
+    const [ours, reference] = await decisions(
+      token,
+      { ...(materials[verifier] as KeyMaterial), alg },
+      options(alg),
+      now,
+    );
     expect([ours, reference]).toEqual([false, false]);
   });
 
@@ -277,7 +356,11 @@ describe('algorithm and key binding', () => {
 
   it('refuses PS256 signed with another salt length', async () => {
     const input = Buffer.from(`${b64({ alg: 'PS256' })}.${b64(baseClaims(now))}`);
-    const signature = cryptoSign('sha256', input, { key: rsa.signingKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 20 });
+    const signature = cryptoSign('sha256', input, {
+      key: rsa.signingKey,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: 20,
+    });
     const token = `${input.toString()}.${signature.toString('base64url')}`;
     expect(await decisions(token, rsa, options('PS256'), now)).toEqual([false, false]);
   });

@@ -10,7 +10,13 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'express-m2m-pack-'));
 const npm = (args, cwd) => execFileSync('npm', args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-const node = (file, cwd) => execFileSync(process.execPath, [file], { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 60_000 });
+const node = (file, cwd) =>
+  execFileSync(process.execPath, [file], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 const versionOf = (name) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
 
 let failures = 0;
@@ -29,7 +35,16 @@ try {
   const tarball = join(work, JSON.parse(npm(['pack', '--json', '--pack-destination', work], root))[0].filename);
   const files = JSON.parse(npm(['pack', '--dry-run', '--json'], root))[0].files.map((f) => f.path);
   check('the tarball holds dist, README, CHANGELOG and LICENSE, and no sources or tests', () => {
-    for (const required of ['dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'README.md', 'LICENSE', 'CHANGELOG.md', 'package.json']) {
+    for (const required of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/testing/index.js',
+      'dist/testing/index.d.ts',
+      'README.md',
+      'LICENSE',
+      'CHANGELOG.md',
+      'package.json',
+    ]) {
       if (!files.includes(required)) throw new Error(`missing ${required}`);
     }
     const stray = files.filter((f) => f.startsWith('src/') || f.startsWith('test/'));
@@ -41,8 +56,17 @@ try {
   execFileSync('mkdir', ['-p', project]);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
   npm(
-    ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, `express@${versionOf('express')}`,
-      `typescript@${versionOf('typescript')}`, `@types/express@${versionOf('@types/express')}`, `@types/node@${versionOf('@types/node')}`],
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      tarball,
+      `express@${versionOf('express')}`,
+      `typescript@${versionOf('typescript')}`,
+      `@types/express@${versionOf('@types/express')}`,
+      `@types/node@${versionOf('@types/node')}`,
+    ],
     project,
   );
 
@@ -69,25 +93,36 @@ try {
   await issuer.close();
 }`;
 
-  writeFileSync(join(project, 'esm.mjs'), scenario(`
+  writeFileSync(
+    join(project, 'esm.mjs'),
+    scenario(`
 import express from 'express';
 import * as m2m from 'express-m2m';
-import * as testing from 'express-m2m/testing';`));
+import * as testing from 'express-m2m/testing';`),
+  );
   check('ESM import of express-m2m and express-m2m/testing', () => node('esm.mjs', project));
 
-  writeFileSync(join(project, 'cjs.cjs'), `(async () => {${scenario(`
+  writeFileSync(
+    join(project, 'cjs.cjs'),
+    `(async () => {${scenario(`
 const express = require('express');
 const m2m = require('express-m2m');
 const testing = require('express-m2m/testing');`)}
-})().catch((error) => { console.error(error); process.exit(1); });`);
+})().catch((error) => { console.error(error); process.exit(1); });`,
+  );
   check('CommonJS require of express-m2m and express-m2m/testing (require(esm))', () => node('cjs.cjs', project));
 
-  writeFileSync(join(project, 'private.mjs'), `
+  writeFileSync(
+    join(project, 'private.mjs'),
+    `
 try { await import('express-m2m/dist/verifier.js'); console.log('reachable'); process.exit(1); }
-catch (error) { if (error.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw error; console.log('internal modules are not exported'); }`);
+catch (error) { if (error.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw error; console.log('internal modules are not exported'); }`,
+  );
   check('the exports map hides internal modules', () => node('private.mjs', project));
 
-  writeFileSync(join(project, 'consumer.ts'), `
+  writeFileSync(
+    join(project, 'consumer.ts'),
+    `
 import express, { type Request, type Response } from 'express';
 import { requireM2M, requireScopes, m2mErrorHandler, createVerifier, InvalidTokenError, type M2MAuth, type RequireM2MOptions } from 'express-m2m';
 import { createTestIssuer, type TestIssuer } from 'express-m2m/testing';
@@ -108,11 +143,23 @@ const issuer: Promise<TestIssuer> = createTestIssuer({ clients: [{ clientId: 'a'
 // @ts-expect-error req.auth is read-only typed: clientId is a string
 const wrong: number = ({} as Request).auth!.clientId;
 void checked; void error; void issuer; void wrong;
-`);
-  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, types: ['node'], skipLibCheck: false },
-    files: ['consumer.ts'],
-  }));
+`,
+  );
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        target: 'ES2022',
+        strict: true,
+        noEmit: true,
+        types: ['node'],
+        skipLibCheck: false,
+      },
+      files: ['consumer.ts'],
+    }),
+  );
   const tsc = join(project, 'node_modules/typescript/bin/tsc');
   check('TypeScript consumer with @types/express 5 (tsc --noEmit)', () => node(tsc, project) || 'no type errors');
   npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '@types/express@4'], project);

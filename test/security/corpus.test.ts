@@ -15,7 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NextFunction, Request, Response } from 'express';
 import { createVerifier, isM2MError, m2mErrorHandler, requireM2M, type TokenVerifier } from '../../src/index.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
-import { CLASSES, corpus, type CorpusCase, type CorpusClass, type CorpusContext, type ExpectedError } from './corpus.js';
+import {
+  CLASSES,
+  corpus,
+  type CorpusCase,
+  type CorpusClass,
+  type CorpusContext,
+  type ExpectedError,
+} from './corpus.js';
 import {
   b64u,
   express,
@@ -50,8 +57,18 @@ beforeAll(async () => {
 
   const attackerRsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const attackerEc = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const attackerRsaJwk = { ...attackerRsa.publicKey.export({ format: 'jwk' }), kid: 'attacker', alg: 'RS256', use: 'sig' };
-  const attackerEcJwk = { ...attackerEc.publicKey.export({ format: 'jwk' }), kid: 'attacker-ec', alg: 'ES256', use: 'sig' };
+  const attackerRsaJwk = {
+    ...attackerRsa.publicKey.export({ format: 'jwk' }),
+    kid: 'attacker',
+    alg: 'RS256',
+    use: 'sig',
+  };
+  const attackerEcJwk = {
+    ...attackerEc.publicKey.export({ format: 'jwk' }),
+    kid: 'attacker-ec',
+    alg: 'ES256',
+    use: 'sig',
+  };
   const certificate = selfSignedCertificate(attackerEc.privateKey, 'attacker');
 
   canary = await startServer((req, res) => {
@@ -65,7 +82,11 @@ beforeAll(async () => {
   };
   const jwksApi = requireM2M({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE });
   const hsApi = requireM2M({ secret: HS_SECRET, issuer: issuer.issuer, audience: AUDIENCE });
-  const multiApi = requireM2M({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, tokenLocations: ['header', 'query', 'body'] });
+  const multiApi = requireM2M({
+    issuerBaseURL: issuer.issuerBaseURL,
+    audience: AUDIENCE,
+    tokenLocations: ['header', 'query', 'body'],
+  });
   app.get('/api', jwksApi, ok);
   app.get('/hs', hsApi, ok);
   app.get('/multi', multiApi, ok);
@@ -113,7 +134,13 @@ beforeAll(async () => {
     hsSecret: HS_SECRET,
     rsaKid: String(rsaJwk.kid),
     ecKid: String(ecJwk.kid),
-    rsaPublic: { spkiPem: rsaForms.spkiPem, pkcs1Pem: rsaForms.pkcs1Pem as string, der: rsaForms.der, jwkJson: rsaForms.jwkJson, jwk: rsaJwk },
+    rsaPublic: {
+      spkiPem: rsaForms.spkiPem,
+      pkcs1Pem: rsaForms.pkcs1Pem as string,
+      der: rsaForms.der,
+      jwkJson: rsaForms.jwkJson,
+      jwk: rsaJwk,
+    },
     ecPublic: { spkiPem: ecForms.spkiPem, der: ecForms.der, jwkJson: ecForms.jwkJson, jwk: ecJwk },
     attacker: {
       rsa: attackerRsa.privateKey,
@@ -149,7 +176,11 @@ function errorOf(response: RawResponse): ExpectedError | string {
 }
 
 /** The invariants every answer to hostile input must satisfy. */
-function checkAnswer(response: RawResponse, expected: { status: number; error: ExpectedError }, markers: readonly string[] = []): void {
+function checkAnswer(
+  response: RawResponse,
+  expected: { status: number; error: ExpectedError },
+  markers: readonly string[] = [],
+): void {
   expect({ status: response.status, error: errorOf(response) }).toEqual(expected);
   expect(response.status).toBeGreaterThanOrEqual(400);
   expect(response.status).toBeLessThan(500);
@@ -186,20 +217,26 @@ describe(`hostile-input corpus (Express ${expressMajor})`, () => {
     expect([...byClass.keys()].sort()).toEqual(Object.keys(CLASSES).sort());
   });
 
-  describe.each([...byClass.entries()].map(([cls, cases]) => [`${cls}: ${CLASSES[cls]}`, cases] as const))('%s', (_label, cases) => {
-    it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, entry) => {
-      const shape = await entry.build(ctx);
-      const response = await sendRaw(port, shape);
-      checkAnswer(response, { status: entry.status, error: entry.error }, shape.markers);
-      expect(canary.totalHits()).toBe(0);
-    });
-  });
+  describe.each([...byClass.entries()].map(([cls, cases]) => [`${cls}: ${CLASSES[cls]}`, cases] as const))(
+    '%s',
+    (_label, cases) => {
+      it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, entry) => {
+        const shape = await entry.build(ctx);
+        const response = await sendRaw(port, shape);
+        checkAnswer(response, { status: entry.status, error: entry.error }, shape.markers);
+        expect(canary.totalHits()).toBe(0);
+      });
+    },
+  );
 });
 
 describe('legitimate variants around the corpus are accepted (controls)', () => {
   const accepted = async (request: Parameters<typeof sendRaw>[1]): Promise<void> => {
     const response = await sendRaw(port, request);
-    expect({ status: response.status, body: response.body }).toEqual({ status: 200, body: expect.stringContaining('"ok":true') });
+    expect({ status: response.status, body: response.body }).toEqual({
+      status: 200,
+      body: expect.stringContaining('"ok":true'),
+    });
     expect(unexpected).toEqual([]);
   };
 
@@ -265,10 +302,16 @@ describe('the framework-free verify() API with input HTTP cannot carry', () => {
     ['a line feed', '\n'],
     ['a tab', '\t'],
     ['CR LF', '\r\n'],
-  ])('refuses a valid token with %s inside its signature (same bytes once decoded, another string)', async (_name, whitespace) => {
-    const [h, p, s] = ctx.valid.split('.') as [string, string, string];
-    await expect(refusal(`${h}.${p}.${s.slice(0, 100)}${whitespace}${s.slice(100)}`)).resolves.toEqual({ status: 401, code: 'invalid_token' });
-  });
+  ])(
+    'refuses a valid token with %s inside its signature (same bytes once decoded, another string)',
+    async (_name, whitespace) => {
+      const [h, p, s] = ctx.valid.split('.') as [string, string, string];
+      await expect(refusal(`${h}.${p}.${s.slice(0, 100)}${whitespace}${s.slice(100)}`)).resolves.toEqual({
+        status: 401,
+        code: 'invalid_token',
+      });
+    },
+  );
 
   it.each([
     ['a number', 42],
@@ -281,6 +324,9 @@ describe('the framework-free verify() API with input HTTP cannot carry', () => {
   });
 
   it('refuses a token over 16 KB with 400 invalid_request before parsing it', async () => {
-    await expect(refusal(`${ctx.valid}.${'A'.repeat(16 * 1024)}`)).resolves.toEqual({ status: 400, code: 'invalid_request' });
+    await expect(refusal(`${ctx.valid}.${'A'.repeat(16 * 1024)}`)).resolves.toEqual({
+      status: 400,
+      code: 'invalid_request',
+    });
   });
 });

@@ -95,7 +95,8 @@ const bearer = (token: string, extra: Partial<RequestShape> = {}): RequestShape 
   authorization: `Bearer ${token}`,
   ...extra,
 });
-const hsBearer = (token: string, extra: Partial<RequestShape> = {}): RequestShape => bearer(token, { path: '/hs', ...extra });
+const hsBearer = (token: string, extra: Partial<RequestShape> = {}): RequestShape =>
+  bearer(token, { path: '/hs', ...extra });
 const raw = (...lines: Array<string | Buffer>): RequestShape => ({
   path: '/api',
   rawHeaders: lines.map((line) => (typeof line === 'string' ? Buffer.from(line, 'latin1') : line)),
@@ -115,11 +116,18 @@ function unsecured(ctx: CorpusContext, alg: string, signature: string, header: R
 const validSignature = (ctx: CorpusContext): string => splitJws(ctx.valid)[2];
 
 /** HS* over the valid claims with `secret` as the HMAC key and the RSA key's kid. */
-const hmacWith = (ctx: CorpusContext, alg: string, secret: string | Uint8Array, kid: string | null = ctx.rsaKid): string =>
-  signJws({ alg, typ: 'JWT', ...(kid === null ? {} : { kid }) }, ctx.claims(), alg, secret);
+const hmacWith = (
+  ctx: CorpusContext,
+  alg: string,
+  secret: string | Uint8Array,
+  kid: string | null = ctx.rsaKid,
+): string => signJws({ alg, typ: 'JWT', ...(kid === null ? {} : { kid }) }, ctx.claims(), alg, secret);
 
-const mintApi = async (ctx: CorpusContext, claims: Record<string, unknown>, options: Parameters<TestIssuer['mint']>[1] = {}) =>
-  bearer(await ctx.issuer.mint(claims, options));
+const mintApi = async (
+  ctx: CorpusContext,
+  claims: Record<string, unknown>,
+  options: Parameters<TestIssuer['mint']>[1] = {},
+) => bearer(await ctx.issuer.mint(claims, options));
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -138,7 +146,12 @@ function nonCanonicalSignature(token: string): string {
 export const corpus: readonly CorpusCase[] = [
   // ------------------------------------------------------------------------------ alg-none
   ...(['none', 'None', 'NONE'] as const).flatMap((alg): CorpusCase[] => [
-    { name: `alg "${alg}" without signature`, class: 'alg-none', build: (c) => bearer(unsecured(c, alg, '')), ...INVALID_TOKEN },
+    {
+      name: `alg "${alg}" without signature`,
+      class: 'alg-none',
+      build: (c) => bearer(unsecured(c, alg, '')),
+      ...INVALID_TOKEN,
+    },
     {
       name: `alg "${alg}" with a real signature attached`,
       class: 'alg-none',
@@ -146,7 +159,12 @@ export const corpus: readonly CorpusCase[] = [
       ...INVALID_TOKEN,
     },
   ]),
-  { name: 'alg "nOnE" without signature', class: 'alg-none', build: (c) => bearer(unsecured(c, 'nOnE', '')), ...INVALID_TOKEN },
+  {
+    name: 'alg "nOnE" without signature',
+    class: 'alg-none',
+    build: (c) => bearer(unsecured(c, 'nOnE', '')),
+    ...INVALID_TOKEN,
+  },
   {
     name: 'alg "none" as a two-part token (no trailing dot)',
     class: 'alg-none',
@@ -187,14 +205,12 @@ export const corpus: readonly CorpusCase[] = [
       ['"HS256" on the JWKS API (symmetric never allowed with a JWKS)', 'HS256'],
       ['"RSA-OAEP" (a JWE key-management alg)', 'RSA-OAEP'],
     ] as const
-  ).map(
-    ([label, alg]): CorpusCase => ({
-      name: `alg ${label}, token signed by the trusted key`,
-      class: 'alg-verification',
-      build: async (c) => ({ ...(await mintApi(c, {}, { header: { alg } })), markers: ['PWNED'] }),
-      ...INVALID_TOKEN,
-    }),
-  ),
+  ).map(([label, alg]): CorpusCase => ({
+    name: `alg ${label}, token signed by the trusted key`,
+    class: 'alg-verification',
+    build: async (c) => ({ ...(await mintApi(c, {}, { header: { alg } })), markers: ['PWNED'] }),
+    ...INVALID_TOKEN,
+  })),
   {
     name: 'alg missing from the header',
     class: 'alg-verification',
@@ -213,25 +229,31 @@ export const corpus: readonly CorpusCase[] = [
     [
       ['HS256', 'RSA SPKI PEM', (c: CorpusContext) => c.rsaPublic.spkiPem],
       ['HS256', 'RSA SPKI PEM without its final newline', (c: CorpusContext) => c.rsaPublic.spkiPem.trimEnd()],
-      ['HS256', 'RSA SPKI PEM with leading and trailing whitespace', (c: CorpusContext) => `  \n${c.rsaPublic.spkiPem}\n\n `],
+      [
+        'HS256',
+        'RSA SPKI PEM with leading and trailing whitespace',
+        (c: CorpusContext) => `  \n${c.rsaPublic.spkiPem}\n\n `,
+      ],
       ['HS256', 'RSA SPKI PEM with CRLF line ends', (c: CorpusContext) => c.rsaPublic.spkiPem.replace(/\n/g, '\r\n')],
       ['HS256', 'RSA PKCS#1 PEM', (c: CorpusContext) => c.rsaPublic.pkcs1Pem],
       ['HS256', 'RSA SPKI DER', (c: CorpusContext) => c.rsaPublic.der],
       ['HS256', 'RSA JWK JSON', (c: CorpusContext) => c.rsaPublic.jwkJson],
-      ['HS256', 'RSA JWK JSON with surrounding whitespace', (c: CorpusContext) => ` ${JSON.stringify(c.rsaPublic.jwk, null, 2)}\n`],
+      [
+        'HS256',
+        'RSA JWK JSON with surrounding whitespace',
+        (c: CorpusContext) => ` ${JSON.stringify(c.rsaPublic.jwk, null, 2)}\n`,
+      ],
       ['HS256', 'RSA modulus bytes', (c: CorpusContext) => Buffer.from(String(c.rsaPublic.jwk.n), 'base64url')],
       ['HS384', 'RSA SPKI PEM', (c: CorpusContext) => c.rsaPublic.spkiPem],
       ['HS512', 'RSA SPKI PEM', (c: CorpusContext) => c.rsaPublic.spkiPem],
       ['HS512', 'RSA SPKI DER', (c: CorpusContext) => c.rsaPublic.der],
     ] as const
-  ).map(
-    ([alg, label, secret]): CorpusCase => ({
-      name: `${alg} keyed with the ${label}`,
-      class: 'alg-confusion',
-      build: (c) => bearer(hmacWith(c, alg, secret(c))),
-      ...INVALID_TOKEN,
-    }),
-  ),
+  ).map(([alg, label, secret]): CorpusCase => ({
+    name: `${alg} keyed with the ${label}`,
+    class: 'alg-confusion',
+    build: (c) => bearer(hmacWith(c, alg, secret(c))),
+    ...INVALID_TOKEN,
+  })),
   ...(
     [
       ['HS256', 'EC SPKI PEM', (c: CorpusContext) => c.ecPublic.spkiPem],
@@ -240,14 +262,12 @@ export const corpus: readonly CorpusCase[] = [
       ['HS384', 'EC JWK JSON', (c: CorpusContext) => c.ecPublic.jwkJson],
       ['HS512', 'EC SPKI PEM', (c: CorpusContext) => c.ecPublic.spkiPem],
     ] as const
-  ).map(
-    ([alg, label, secret]): CorpusCase => ({
-      name: `${alg} keyed with the ${label}`,
-      class: 'alg-confusion',
-      build: (c) => bearer(hmacWith(c, alg, secret(c), c.ecKid)),
-      ...INVALID_TOKEN,
-    }),
-  ),
+  ).map(([alg, label, secret]): CorpusCase => ({
+    name: `${alg} keyed with the ${label}`,
+    class: 'alg-confusion',
+    build: (c) => bearer(hmacWith(c, alg, secret(c), c.ecKid)),
+    ...INVALID_TOKEN,
+  })),
   {
     name: 'HS256 keyed with the RSA SPKI PEM, no kid',
     class: 'alg-confusion',
@@ -269,14 +289,12 @@ export const corpus: readonly CorpusCase[] = [
       ['header EdDSA with the EC key kid', 'ES256', { alg: 'EdDSA' }],
       ['header PS384, no kid, no such key published', 'RS256', { alg: 'PS384', kid: undefined }],
     ] as const
-  ).map(
-    ([label, alg, header]): CorpusCase => ({
-      name: `${label}, signed by the trusted ${alg} key`,
-      class: 'alg-key-mismatch',
-      build: (c) => mintApi(c, {}, { alg, header }),
-      ...INVALID_TOKEN,
-    }),
-  ),
+  ).map(([label, alg, header]): CorpusCase => ({
+    name: `${label}, signed by the trusted ${alg} key`,
+    class: 'alg-key-mismatch',
+    build: (c) => mintApi(c, {}, { alg, header }),
+    ...INVALID_TOKEN,
+  })),
   {
     name: 'header ES256 with the RSA key kid, signed ES256 by an attacker key',
     class: 'alg-key-mismatch',
@@ -302,14 +320,12 @@ export const corpus: readonly CorpusCase[] = [
       ['empty string', ''],
       ['10 KB long', 'PWNED'.repeat(2048)],
     ] as const
-  ).map(
-    ([label, kid]): CorpusCase => ({
-      name: `kid: ${label}, signed by the trusted key`,
-      class: 'kid-injection',
-      build: async (c) => ({ ...(await mintApi(c, {}, { kid })), markers: ['PWNED', 'pwned'] }),
-      ...INVALID_TOKEN,
-    }),
-  ),
+  ).map(([label, kid]): CorpusCase => ({
+    name: `kid: ${label}, signed by the trusted key`,
+    class: 'kid-injection',
+    build: async (c) => ({ ...(await mintApi(c, {}, { kid })), markers: ['PWNED', 'pwned'] }),
+    ...INVALID_TOKEN,
+  })),
   ...(
     [
       ['a number', 123],
@@ -317,14 +333,12 @@ export const corpus: readonly CorpusCase[] = [
       ['true', true],
       ['a NoSQL operator object', { $ne: null }],
     ] as const
-  ).map(
-    ([label, kid]): CorpusCase => ({
-      name: `kid: ${label} (non-string), signed by the trusted key`,
-      class: 'kid-injection',
-      build: (c) => mintApi(c, {}, { header: { kid } }),
-      ...INVALID_TOKEN,
-    }),
-  ),
+  ).map(([label, kid]): CorpusCase => ({
+    name: `kid: ${label} (non-string), signed by the trusted key`,
+    class: 'kid-injection',
+    build: (c) => mintApi(c, {}, { header: { kid } }),
+    ...INVALID_TOKEN,
+  })),
   {
     name: 'kid: an array holding the trusted kid, signed by the trusted key',
     class: 'kid-injection',
@@ -355,27 +369,39 @@ export const corpus: readonly CorpusCase[] = [
     name: 'jku to the canary JWKS, attacker kid, signed by the attacker key',
     class: 'key-injection',
     build: (c) =>
-      bearer(signJws({ alg: 'RS256', kid: 'attacker', jku: `${c.canaryUrl}/jwks.json` }, c.claims(), 'RS256', c.attacker.rsa)),
+      bearer(
+        signJws(
+          { alg: 'RS256', kid: 'attacker', jku: `${c.canaryUrl}/jwks.json` },
+          c.claims(),
+          'RS256',
+          c.attacker.rsa,
+        ),
+      ),
     ...INVALID_TOKEN,
   },
   {
     name: 'jku to the canary JWKS, no kid, signed by the attacker key',
     class: 'key-injection',
-    build: (c) => bearer(signJws({ alg: 'RS256', jku: `${c.canaryUrl}/jwks.json` }, c.claims(), 'RS256', c.attacker.rsa)),
+    build: (c) =>
+      bearer(signJws({ alg: 'RS256', jku: `${c.canaryUrl}/jwks.json` }, c.claims(), 'RS256', c.attacker.rsa)),
     ...INVALID_TOKEN,
   },
   {
     name: 'jku to the canary JWKS with the trusted kid, signed by the attacker key',
     class: 'key-injection',
     build: (c) =>
-      bearer(signJws({ alg: 'RS256', kid: c.rsaKid, jku: `${c.canaryUrl}/jwks.json` }, c.claims(), 'RS256', c.attacker.rsa)),
+      bearer(
+        signJws({ alg: 'RS256', kid: c.rsaKid, jku: `${c.canaryUrl}/jwks.json` }, c.claims(), 'RS256', c.attacker.rsa),
+      ),
     ...INVALID_TOKEN,
   },
   {
     name: 'jku to a cloud metadata address, signed by the attacker key',
     class: 'key-injection',
     build: (c) =>
-      bearer(signJws({ alg: 'RS256', jku: 'http://169.254.169.254/latest/meta-data/' }, c.claims(), 'RS256', c.attacker.rsa)),
+      bearer(
+        signJws({ alg: 'RS256', jku: 'http://169.254.169.254/latest/meta-data/' }, c.claims(), 'RS256', c.attacker.rsa),
+      ),
     ...INVALID_TOKEN,
   },
   {
@@ -387,14 +413,17 @@ export const corpus: readonly CorpusCase[] = [
   {
     name: 'x5c with a self-signed attacker certificate, signed by its key',
     class: 'key-injection',
-    build: (c) => bearer(signJws({ alg: 'ES256', x5c: [c.attacker.ecCertificate] }, c.claims(), 'ES256', c.attacker.ec)),
+    build: (c) =>
+      bearer(signJws({ alg: 'ES256', x5c: [c.attacker.ecCertificate] }, c.claims(), 'ES256', c.attacker.ec)),
     ...INVALID_TOKEN,
   },
   {
     name: 'x5c with a self-signed attacker certificate and the trusted EC kid',
     class: 'key-injection',
     build: (c) =>
-      bearer(signJws({ alg: 'ES256', kid: c.ecKid, x5c: [c.attacker.ecCertificate] }, c.claims(), 'ES256', c.attacker.ec)),
+      bearer(
+        signJws({ alg: 'ES256', kid: c.ecKid, x5c: [c.attacker.ecCertificate] }, c.claims(), 'ES256', c.attacker.ec),
+      ),
     ...INVALID_TOKEN,
   },
   {
@@ -406,7 +435,8 @@ export const corpus: readonly CorpusCase[] = [
   {
     name: 'embedded jwk (attacker RSA key) with the trusted kid',
     class: 'key-injection',
-    build: (c) => bearer(signJws({ alg: 'RS256', kid: c.rsaKid, jwk: c.attacker.rsaJwk }, c.claims(), 'RS256', c.attacker.rsa)),
+    build: (c) =>
+      bearer(signJws({ alg: 'RS256', kid: c.rsaKid, jwk: c.attacker.rsaJwk }, c.claims(), 'RS256', c.attacker.rsa)),
     ...INVALID_TOKEN,
   },
   {
@@ -551,7 +581,16 @@ export const corpus: readonly CorpusCase[] = [
   {
     name: 'five-part token with alg dir and random parts',
     class: 'jwe-confusion',
-    build: () => bearer([b64u({ alg: 'dir', enc: 'A128GCM' }), '', b64u('iv-iv-iv-iv!'), b64u('ciphertext'), b64u('tag-tag-tag-tag!')].join('.')),
+    build: () =>
+      bearer(
+        [
+          b64u({ alg: 'dir', enc: 'A128GCM' }),
+          '',
+          b64u('iv-iv-iv-iv!'),
+          b64u('ciphertext'),
+          b64u('tag-tag-tag-tag!'),
+        ].join('.'),
+      ),
     ...INVALID_TOKEN,
   },
   {
@@ -571,7 +610,9 @@ export const corpus: readonly CorpusCase[] = [
     class: 'jwe-confusion',
     build: (c) => {
       const [, payload, signature] = splitJws(c.valid);
-      return bearer([b64u({ alg: 'RSA-OAEP', enc: 'A256GCM', kid: c.rsaKid }), payload, b64u('iv'), payload, signature].join('.'));
+      return bearer(
+        [b64u({ alg: 'RSA-OAEP', enc: 'A256GCM', kid: c.rsaKid }), payload, b64u('iv'), payload, signature].join('.'),
+      );
     },
     ...INVALID_TOKEN,
   },
@@ -628,7 +669,9 @@ export const corpus: readonly CorpusCase[] = [
     build: (c) => {
       const json = JSON.stringify(c.claims());
       const at = json.indexOf('"iss":"') + 7;
-      return hsBearer(c.hs(Buffer.concat([Buffer.from(json.slice(0, at)), Buffer.from([0xff]), Buffer.from(json.slice(at))])));
+      return hsBearer(
+        c.hs(Buffer.concat([Buffer.from(json.slice(0, at)), Buffer.from([0xff]), Buffer.from(json.slice(at))])),
+      );
     },
     ...INVALID_TOKEN,
   },
@@ -723,14 +766,12 @@ export const corpus: readonly CorpusCase[] = [
       ['iat 1e300 (huge)', () => ({ iat: 1e300 })],
       ['iat an array', (c: CorpusContext) => ({ iat: [c.now()] })],
     ] as const
-  ).map(
-    ([label, claims]): CorpusCase => ({
-      name: `${label}, signed by the trusted key`,
-      class: 'time-claims',
-      build: (c) => mintApi(c, claims(c)),
-      ...INVALID_TOKEN,
-    }),
-  ),
+  ).map(([label, claims]): CorpusCase => ({
+    name: `${label}, signed by the trusted key`,
+    class: 'time-claims',
+    build: (c) => mintApi(c, claims(c)),
+    ...INVALID_TOKEN,
+  })),
   {
     name: 'exp missing, signed by the trusted key',
     class: 'time-claims',
@@ -774,8 +815,14 @@ export const corpus: readonly CorpusCase[] = [
       ['aud null', () => ({ aud: null })],
       ['aud missing', () => ({ aud: undefined })],
       ['aud with a trailing slash', (c: CorpusContext) => ({ aud: `${c.audience}/` })],
-      ['aud with an upper-case host', (c: CorpusContext) => ({ aud: c.audience.replace('api.example.com', 'API.example.com') })],
-      ['aud with a Cyrillic "а" (U+0430) in the host', (c: CorpusContext) => ({ aud: c.audience.replace('api.', '\u0430pi.') })],
+      [
+        'aud with an upper-case host',
+        (c: CorpusContext) => ({ aud: c.audience.replace('api.example.com', 'API.example.com') }),
+      ],
+      [
+        'aud with a Cyrillic "а" (U+0430) in the host',
+        (c: CorpusContext) => ({ aud: c.audience.replace('api.', '\u0430pi.') }),
+      ],
       ['iss an empty object', () => ({ iss: {} })],
       ['iss an array holding the issuer', (c: CorpusContext) => ({ iss: [c.issuer.issuer] })],
       ['iss an empty string', () => ({ iss: '' })],
@@ -783,23 +830,33 @@ export const corpus: readonly CorpusCase[] = [
       ['iss missing', () => ({ iss: undefined })],
       ['iss without its trailing slash', (c: CorpusContext) => ({ iss: c.issuer.issuer.slice(0, -1) })],
       ['iss with an upper-case scheme', (c: CorpusContext) => ({ iss: c.issuer.issuer.replace('http:', 'HTTP:') })],
-      ['iss with a Cyrillic "һ" (U+04BB) in the scheme', (c: CorpusContext) => ({ iss: c.issuer.issuer.replace('h', '\u04bb') })],
-      ['iss with a fullwidth solidus (U+FF0F) as its last slash', (c: CorpusContext) => ({ iss: `${c.issuer.issuer.slice(0, -1)}\uff0f` })],
-      ['iss with fullwidth digits (U+FF11 U+FF12 U+FF17)', (c: CorpusContext) => ({ iss: c.issuer.issuer.replace('127', '\uff11\uff12\uff17') })],
-      ['iss with a fullwidth colon (U+FF1A)', (c: CorpusContext) => ({ iss: c.issuer.issuer.replace('http:', 'http\uff1a') })],
+      [
+        'iss with a Cyrillic "һ" (U+04BB) in the scheme',
+        (c: CorpusContext) => ({ iss: c.issuer.issuer.replace('h', '\u04bb') }),
+      ],
+      [
+        'iss with a fullwidth solidus (U+FF0F) as its last slash',
+        (c: CorpusContext) => ({ iss: `${c.issuer.issuer.slice(0, -1)}\uff0f` }),
+      ],
+      [
+        'iss with fullwidth digits (U+FF11 U+FF12 U+FF17)',
+        (c: CorpusContext) => ({ iss: c.issuer.issuer.replace('127', '\uff11\uff12\uff17') }),
+      ],
+      [
+        'iss with a fullwidth colon (U+FF1A)',
+        (c: CorpusContext) => ({ iss: c.issuer.issuer.replace('http:', 'http\uff1a') }),
+      ],
       ['iss with a zero-width space', (c: CorpusContext) => ({ iss: c.issuer.issuer.replace('//', '//\u200b') })],
       ['iss with a trailing no-break space', (c: CorpusContext) => ({ iss: `${c.issuer.issuer}\u00a0` })],
       ['iss with a right-to-left override', (c: CorpusContext) => ({ iss: `\u202e${c.issuer.issuer}` })],
       ['iss in NFD with a combining mark', (c: CorpusContext) => ({ iss: `${c.issuer.issuer}\u0301` })],
     ] as const
-  ).map(
-    ([label, claims]): CorpusCase => ({
-      name: `${label}, signed by the trusted key`,
-      class: 'issuer-audience',
-      build: (c) => mintApi(c, claims(c)),
-      ...INVALID_TOKEN,
-    }),
-  ),
+  ).map(([label, claims]): CorpusCase => ({
+    name: `${label}, signed by the trusted key`,
+    class: 'issuer-audience',
+    build: (c) => mintApi(c, claims(c)),
+    ...INVALID_TOKEN,
+  })),
 
   // ------------------------------------------------------------------- resource-exhaustion
   {
@@ -842,7 +899,9 @@ export const corpus: readonly CorpusCase[] = [
     name: 'header JSON nested 4,000 levels deep, signed by the attacker key',
     class: 'resource-exhaustion',
     build: (c) =>
-      bearer(signJws(`{"alg":"RS256","x":${'['.repeat(4000)}${']'.repeat(4000)}}`, c.claims(), 'RS256', c.attacker.rsa)),
+      bearer(
+        signJws(`{"alg":"RS256","x":${'['.repeat(4000)}${']'.repeat(4000)}}`, c.claims(), 'RS256', c.attacker.rsa),
+      ),
     ...INVALID_TOKEN,
   },
   {
@@ -863,11 +922,36 @@ export const corpus: readonly CorpusCase[] = [
   },
 
   // ------------------------------------------------------------------------- bearer-syntax
-  { name: 'tab between scheme and token', class: 'bearer-syntax', build: (c) => ({ path: '/api', authorization: `Bearer\t${c.valid}` }), ...INVALID_REQUEST },
-  { name: 'space and tab between scheme and token', class: 'bearer-syntax', build: (c) => ({ path: '/api', authorization: `Bearer \t${c.valid}` }), ...INVALID_REQUEST },
-  { name: 'trailing comma after the token', class: 'bearer-syntax', build: (c) => bearer(`${c.valid},`), ...INVALID_REQUEST },
-  { name: 'trailing semicolon after the token', class: 'bearer-syntax', build: (c) => bearer(`${c.valid};`), ...INVALID_REQUEST },
-  { name: 'two schemes: Bearer then Basic', class: 'bearer-syntax', build: (c) => bearer(`${c.valid}, Basic dXNlcjpwYXNz`), ...INVALID_REQUEST },
+  {
+    name: 'tab between scheme and token',
+    class: 'bearer-syntax',
+    build: (c) => ({ path: '/api', authorization: `Bearer\t${c.valid}` }),
+    ...INVALID_REQUEST,
+  },
+  {
+    name: 'space and tab between scheme and token',
+    class: 'bearer-syntax',
+    build: (c) => ({ path: '/api', authorization: `Bearer \t${c.valid}` }),
+    ...INVALID_REQUEST,
+  },
+  {
+    name: 'trailing comma after the token',
+    class: 'bearer-syntax',
+    build: (c) => bearer(`${c.valid},`),
+    ...INVALID_REQUEST,
+  },
+  {
+    name: 'trailing semicolon after the token',
+    class: 'bearer-syntax',
+    build: (c) => bearer(`${c.valid};`),
+    ...INVALID_REQUEST,
+  },
+  {
+    name: 'two schemes: Bearer then Basic',
+    class: 'bearer-syntax',
+    build: (c) => bearer(`${c.valid}, Basic dXNlcjpwYXNz`),
+    ...INVALID_REQUEST,
+  },
   {
     name: 'two schemes: Basic then Bearer (no bearer credentials)',
     class: 'bearer-syntax',
@@ -883,17 +967,67 @@ export const corpus: readonly CorpusCase[] = [
     },
     ...INVALID_REQUEST,
   },
-  { name: 'two tokens separated by a space', class: 'bearer-syntax', build: (c) => bearer(`${c.valid} ${c.valid}`), ...INVALID_REQUEST },
-  { name: 'two Bearer credentials in one header', class: 'bearer-syntax', build: (c) => bearer(`${c.valid}, Bearer ${c.valid}`), ...INVALID_REQUEST },
+  {
+    name: 'two tokens separated by a space',
+    class: 'bearer-syntax',
+    build: (c) => bearer(`${c.valid} ${c.valid}`),
+    ...INVALID_REQUEST,
+  },
+  {
+    name: 'two Bearer credentials in one header',
+    class: 'bearer-syntax',
+    build: (c) => bearer(`${c.valid}, Bearer ${c.valid}`),
+    ...INVALID_REQUEST,
+  },
   { name: 'token in double quotes', class: 'bearer-syntax', build: (c) => bearer(`"${c.valid}"`), ...INVALID_REQUEST },
-  { name: 'scheme only', class: 'bearer-syntax', build: () => ({ path: '/api', authorization: 'Bearer' }), ...INVALID_REQUEST },
-  { name: 'scheme and spaces only', class: 'bearer-syntax', build: () => ({ path: '/api', authorization: 'Bearer     ' }), ...INVALID_REQUEST },
-  { name: 'scheme with a colon ("Bearer:<token>")', class: 'bearer-syntax', build: (c) => ({ path: '/api', authorization: `Bearer:${c.valid}` }), ...NO_CREDENTIALS },
-  { name: 'no space after the scheme ("Bearer<token>")', class: 'bearer-syntax', build: (c) => ({ path: '/api', authorization: `Bearer${c.valid}` }), ...NO_CREDENTIALS },
-  { name: 'scheme doubled ("BearerBearer <token>")', class: 'bearer-syntax', build: (c) => ({ path: '/api', authorization: `BearerBearer ${c.valid}` }), ...NO_CREDENTIALS },
-  { name: 'token without a scheme', class: 'bearer-syntax', build: (c) => ({ path: '/api', authorization: c.valid }), ...NO_CREDENTIALS },
-  { name: 'empty Authorization header', class: 'bearer-syntax', build: () => ({ path: '/api', authorization: '' }), ...NO_CREDENTIALS },
-  { name: 'DPoP scheme', class: 'bearer-syntax', build: (c) => ({ path: '/api', authorization: `DPoP ${c.valid}` }), ...NO_CREDENTIALS },
+  {
+    name: 'scheme only',
+    class: 'bearer-syntax',
+    build: () => ({ path: '/api', authorization: 'Bearer' }),
+    ...INVALID_REQUEST,
+  },
+  {
+    name: 'scheme and spaces only',
+    class: 'bearer-syntax',
+    build: () => ({ path: '/api', authorization: 'Bearer     ' }),
+    ...INVALID_REQUEST,
+  },
+  {
+    name: 'scheme with a colon ("Bearer:<token>")',
+    class: 'bearer-syntax',
+    build: (c) => ({ path: '/api', authorization: `Bearer:${c.valid}` }),
+    ...NO_CREDENTIALS,
+  },
+  {
+    name: 'no space after the scheme ("Bearer<token>")',
+    class: 'bearer-syntax',
+    build: (c) => ({ path: '/api', authorization: `Bearer${c.valid}` }),
+    ...NO_CREDENTIALS,
+  },
+  {
+    name: 'scheme doubled ("BearerBearer <token>")',
+    class: 'bearer-syntax',
+    build: (c) => ({ path: '/api', authorization: `BearerBearer ${c.valid}` }),
+    ...NO_CREDENTIALS,
+  },
+  {
+    name: 'token without a scheme',
+    class: 'bearer-syntax',
+    build: (c) => ({ path: '/api', authorization: c.valid }),
+    ...NO_CREDENTIALS,
+  },
+  {
+    name: 'empty Authorization header',
+    class: 'bearer-syntax',
+    build: () => ({ path: '/api', authorization: '' }),
+    ...NO_CREDENTIALS,
+  },
+  {
+    name: 'DPoP scheme',
+    class: 'bearer-syntax',
+    build: (c) => ({ path: '/api', authorization: `DPoP ${c.valid}` }),
+    ...NO_CREDENTIALS,
+  },
   {
     name: 'fullwidth scheme "Ｂｅａｒｅｒ" (UTF-8 bytes)',
     class: 'bearer-syntax',
@@ -909,7 +1043,14 @@ export const corpus: readonly CorpusCase[] = [
   {
     name: 'UTF-8 BOM before the scheme',
     class: 'bearer-syntax',
-    build: (c) => raw(Buffer.concat([Buffer.from('Authorization: '), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`Bearer ${c.valid}`)])),
+    build: (c) =>
+      raw(
+        Buffer.concat([
+          Buffer.from('Authorization: '),
+          Buffer.from([0xef, 0xbb, 0xbf]),
+          Buffer.from(`Bearer ${c.valid}`),
+        ]),
+      ),
     ...NO_CREDENTIALS,
   },
   {
@@ -989,14 +1130,41 @@ export const corpus: readonly CorpusCase[] = [
     build: (c) => ({ path: `/multi?access_token=${c.valid}&access_token=${c.valid}` }),
     ...INVALID_REQUEST,
   },
-  { name: 'NUL byte inside the token (raw)', class: 'bearer-syntax', build: (c) => raw(`Authorization: Bearer ${c.valid}\u0000x`), ...HTTP_PARSER },
-  { name: 'bare CR inside the header value (raw)', class: 'bearer-syntax', build: (c) => raw(`Authorization: Bearer ${c.valid}\rX-Injected: 1`), ...HTTP_PARSER },
-  { name: 'obsolete line folding (raw)', class: 'bearer-syntax', build: (c) => raw('Authorization: Bearer', ` ${c.valid}`), ...HTTP_PARSER },
-  { name: 'DEL (0x7F) inside the token (raw)', class: 'bearer-syntax', build: (c) => raw(`Authorization: Bearer ${c.valid}\u007f`), ...HTTP_PARSER },
-  { name: 'space before the header colon (raw)', class: 'bearer-syntax', build: (c) => raw(`Authorization : Bearer ${c.valid}`), ...HTTP_PARSER },
+  {
+    name: 'NUL byte inside the token (raw)',
+    class: 'bearer-syntax',
+    build: (c) => raw(`Authorization: Bearer ${c.valid}\u0000x`),
+    ...HTTP_PARSER,
+  },
+  {
+    name: 'bare CR inside the header value (raw)',
+    class: 'bearer-syntax',
+    build: (c) => raw(`Authorization: Bearer ${c.valid}\rX-Injected: 1`),
+    ...HTTP_PARSER,
+  },
+  {
+    name: 'obsolete line folding (raw)',
+    class: 'bearer-syntax',
+    build: (c) => raw('Authorization: Bearer', ` ${c.valid}`),
+    ...HTTP_PARSER,
+  },
+  {
+    name: 'DEL (0x7F) inside the token (raw)',
+    class: 'bearer-syntax',
+    build: (c) => raw(`Authorization: Bearer ${c.valid}\u007f`),
+    ...HTTP_PARSER,
+  },
+  {
+    name: 'space before the header colon (raw)',
+    class: 'bearer-syntax',
+    build: (c) => raw(`Authorization : Bearer ${c.valid}`),
+    ...HTTP_PARSER,
+  },
 ];
 
 /** RFC 7797 signature: HS256 over `header.<raw payload>` with the `/hs` secret. */
 function signatureOverRaw(ctx: CorpusContext, encodedHeader: string, rawPayload: string): string {
-  return rawSignature('HS256', ctx.hsSecret, Buffer.from(`${encodedHeader}.${rawPayload}`, 'utf8')).toString('base64url');
+  return rawSignature('HS256', ctx.hsSecret, Buffer.from(`${encodedHeader}.${rawPayload}`, 'utf8')).toString(
+    'base64url',
+  );
 }

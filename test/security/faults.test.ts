@@ -15,7 +15,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { NextFunction, Request, Response } from 'express';
 import { SignJWT } from 'jose';
 import request from 'supertest';
-import { createVerifier, m2mErrorHandler, requireM2M, type KeySetEvent, type RequireM2MOptions } from '../../src/index.js';
+import {
+  createVerifier,
+  m2mErrorHandler,
+  requireM2M,
+  type KeySetEvent,
+  type RequireM2MOptions,
+} from '../../src/index.js';
 import type { VerifierOptions } from '../../src/options.js';
 import { express, signJws, sleep, startServer, waitFor, type LoopbackServer } from './support.js';
 
@@ -70,7 +76,10 @@ async function startFaultyIssuer(): Promise<FaultyIssuer> {
   const state: FaultyIssuer = Object.assign(
     await startServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
-      const handler = routes.get(path) ?? defaults.get(path) ?? ((_q: IncomingMessage, r: ServerResponse) => json(r, { error: 'not_found' }, 404));
+      const handler =
+        routes.get(path) ??
+        defaults.get(path) ??
+        ((_q: IncomingMessage, r: ServerResponse) => json(r, { error: 'not_found' }, 404));
       handler(req, res);
     }),
     {
@@ -108,15 +117,26 @@ const drip: Handler = (_req, res) => {
   const timer = setInterval(() => res.write(' '), 200);
   res.on('close', () => clearInterval(timer));
 };
-const status = (code: number): Handler => (_req, res) => json(res, { error: 'boom', secret_marker: 'LEAK-ME-NOT' }, code);
-const body = (text: string): Handler => (_req, res) => json(res, text);
+const status =
+  (code: number): Handler =>
+  (_req, res) =>
+    json(res, { error: 'boom', secret_marker: 'LEAK-ME-NOT' }, code);
+const body =
+  (text: string): Handler =>
+  (_req, res) =>
+    json(res, text);
 /** Streams `total` bytes of JSON-ish filler, honouring back-pressure, with or without Content-Length. */
 const flood =
   (state: FaultyIssuer, total: number, withLength: boolean): Handler =>
   (_req, res) => {
     state.flood = { written: 0, closed: false };
     const stats = state.flood;
-    res.writeHead(200, withLength ? { 'content-type': 'application/json', 'content-length': total } : { 'content-type': 'application/json' });
+    res.writeHead(
+      200,
+      withLength
+        ? { 'content-type': 'application/json', 'content-length': total }
+        : { 'content-type': 'application/json' },
+    );
     res.on('close', () => (stats.closed = true));
     const chunk = Buffer.alloc(64 * 1024, 0x20);
     const pump = (): void => {
@@ -200,7 +220,11 @@ function apiFor(options: RequireM2MOptions) {
   return { app, m2m, call, foreign };
 }
 
-function events(): { list: KeySetEvent[]; onEvent: (event: KeySetEvent) => void; of: (type: KeySetEvent['type']) => KeySetEvent[] } {
+function events(): {
+  list: KeySetEvent[];
+  onEvent: (event: KeySetEvent) => void;
+  of: (type: KeySetEvent['type']) => KeySetEvent[];
+} {
   const list: KeySetEvent[] = [];
   return { list, onEvent: (event) => list.push(event), of: (type) => list.filter((e) => e.type === type) };
 }
@@ -229,7 +253,10 @@ describe('cold start: the key set cannot be obtained → 503 + Retry-After, neve
     ['the JWKS "keys" holds a non-object', () => body('{"keys":[1]}')],
     ['the JWKS "keys" is null', () => body('{"keys":null}')],
     ['the JWKS resets the connection before answering', () => resetAtOnce],
-    ['the JWKS resets the connection mid-body', (s) => resetMidBody(JSON.stringify({ keys: s.published.map((k) => k.jwk) }))],
+    [
+      'the JWKS resets the connection mid-body',
+      (s) => resetMidBody(JSON.stringify({ keys: s.published.map((k) => k.jwk) })),
+    ],
     ['the JWKS redirects to another origin', () => redirect('http://localhost:1/jwks.json')],
     ['the JWKS redirects 4 times within the origin (max 3)', () => redirect(JWKS.replace('.json', '-1.json'))],
   ];
@@ -243,7 +270,13 @@ describe('cold start: the key set cannot be obtained → 503 + Retry-After, neve
     const token = await srv.sign(keyA);
     const started = Date.now();
     // ready() and the request share the one fetch in flight.
-    const [res, readiness] = await Promise.all([call(token), m2m.ready().then(() => undefined, (error: unknown) => error)]);
+    const [res, readiness] = await Promise.all([
+      call(token),
+      m2m.ready().then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    ]);
     expect(Date.now() - started).toBeLessThan(3000);
     expect503(res);
     expect(readiness).toBeInstanceOf(Error);
@@ -252,14 +285,38 @@ describe('cold start: the key set cannot be obtained → 503 + Retry-After, neve
   });
 
   const discoveryFaults: Array<[string, (s: FaultyIssuer) => [string, Handler][]]> = [
-    ['discovery hangs on both metadata URLs', () => [[DISCOVERY, hang], [RFC8414, hang]]],
-    ['discovery answers HTTP 500 on both metadata URLs', () => [[DISCOVERY, status(500)], [RFC8414, status(500)]]],
+    [
+      'discovery hangs on both metadata URLs',
+      () => [
+        [DISCOVERY, hang],
+        [RFC8414, hang],
+      ],
+    ],
+    [
+      'discovery answers HTTP 500 on both metadata URLs',
+      () => [
+        [DISCOVERY, status(500)],
+        [RFC8414, status(500)],
+      ],
+    ],
     ['discovery answers invalid JSON', () => [[DISCOVERY, body('<html>')]]],
     ['discovery has no jwks_uri', (s) => [[DISCOVERY, body(JSON.stringify({ issuer: s.issuer }))]]],
-    ['discovery has a file: jwks_uri', (s) => [[DISCOVERY, body(JSON.stringify({ issuer: s.issuer, jwks_uri: 'file:///etc/passwd' }))]]],
-    ['discovery has a javascript: jwks_uri', (s) => [[DISCOVERY, body(JSON.stringify({ issuer: s.issuer, jwks_uri: 'javascript:alert(1)' }))]]],
-    ['discovery has a non-string issuer', (s) => [[DISCOVERY, body(JSON.stringify({ issuer: { iss: s.issuer }, jwks_uri: s.jwksUri }))]]],
-    ['discovery redirects to another origin', () => [[DISCOVERY, redirect('http://localhost:1/.well-known/openid-configuration')]]],
+    [
+      'discovery has a file: jwks_uri',
+      (s) => [[DISCOVERY, body(JSON.stringify({ issuer: s.issuer, jwks_uri: 'file:///etc/passwd' }))]],
+    ],
+    [
+      'discovery has a javascript: jwks_uri',
+      (s) => [[DISCOVERY, body(JSON.stringify({ issuer: s.issuer, jwks_uri: 'javascript:alert(1)' }))]],
+    ],
+    [
+      'discovery has a non-string issuer',
+      (s) => [[DISCOVERY, body(JSON.stringify({ issuer: { iss: s.issuer }, jwks_uri: s.jwksUri }))]],
+    ],
+    [
+      'discovery redirects to another origin',
+      () => [[DISCOVERY, redirect('http://localhost:1/.well-known/openid-configuration')]],
+    ],
     ['discovery sends 2 MB (over maxBytes)', (s) => [[DISCOVERY, flood(s, 2 * 1024 * 1024, false)]]],
   ];
 
@@ -268,7 +325,13 @@ describe('cold start: the key set cannot be obtained → 503 + Retry-After, neve
     const { call, m2m } = apiFor({ issuerBaseURL: srv.url, jwks: FAST });
     const token = await srv.sign(keyA);
     const started = Date.now();
-    const [res, readiness] = await Promise.all([call(token), m2m.ready().then(() => undefined, (error: unknown) => error)]);
+    const [res, readiness] = await Promise.all([
+      call(token),
+      m2m.ready().then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    ]);
     // Two metadata URLs are tried, each with its own 1 s timeout.
     expect(Date.now() - started).toBeLessThan(4000);
     expect503(res);
@@ -308,7 +371,9 @@ describe('cold start: the key set cannot be obtained → 503 + Retry-After, neve
     srv.routes.set(JWKS, (req, res) => setTimeout(() => json(res, { keys: srv.published.map((k) => k.jwk) }), 100));
     const verifier = createVerifier({ issuerBaseURL: srv.url, audience: AUDIENCE, jwks: FAST });
     const tokens = await Promise.all(Array.from({ length: 10 }, () => srv.sign(keyA)));
-    const results = await Promise.allSettled(Array.from({ length: 500 }, (_, i) => verifier.verify(tokens[i % 10] as string)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 500 }, (_, i) => verifier.verify(tokens[i % 10] as string)),
+    );
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
     expect(srv.hits.get(DISCOVERY)).toBe(1);
     expect(srv.hits.get(JWKS)).toBe(1);
@@ -317,12 +382,27 @@ describe('cold start: the key set cannot be obtained → 503 + Retry-After, neve
 
 describe('a key set that is obtained but useless: 401 invalid_token, not 503', () => {
   const cases: Array<[string, (s: FaultyIssuer) => unknown[]]> = [
-    ['only EC keys for an RS256 token', () => [{ ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }), kid: 'key-a', alg: 'ES256' }]],
-    ['a symmetric (oct) key under the token kid', () => [{ kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0', kid: 'key-a', alg: 'HS256' }]],
+    [
+      'only EC keys for an RS256 token',
+      () => [
+        {
+          ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }),
+          kid: 'key-a',
+          alg: 'ES256',
+        },
+      ],
+    ],
+    [
+      'a symmetric (oct) key under the token kid',
+      () => [{ kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0', kid: 'key-a', alg: 'HS256' }],
+    ],
     ['the right key marked use: enc', () => [{ ...keyA.jwk, use: 'enc' }]],
     ['the right key with key_ops ["encrypt"]', () => [{ ...keyA.jwk, key_ops: ['encrypt'] }]],
     ['the right key with alg PS256', () => [{ ...keyA.jwk, alg: 'PS256' }]],
-    ['a private RSA key (d, p, q present)', () => [{ ...keyA.privateKey.export({ format: 'jwk' }), kid: 'key-a', alg: 'RS256' }]],
+    [
+      'a private RSA key (d, p, q present)',
+      () => [{ ...keyA.privateKey.export({ format: 'jwk' }), kid: 'key-a', alg: 'RS256' }],
+    ],
     ['an RSA key with a garbage modulus', () => [{ ...keyA.jwk, n: 'AAAA' }]],
     ['an RSA key with a non-string modulus', () => [{ ...keyA.jwk, n: 12345 }]],
     ['two keys with the same kid and alg', () => [keyA.jwk, { ...keyB.jwk, kid: 'key-a' }]],
@@ -342,14 +422,24 @@ describe('a key set that is obtained but useless: 401 invalid_token, not 503', (
     const { call } = apiFor({ issuerBaseURL: srv.url, jwks: FAST });
     // jose refuses to sign with it, so node:crypto does.
     const now = Math.floor(Date.now() / 1000);
-    const claims = { iss: srv.issuer, aud: AUDIENCE, sub: 'svc@clients', azp: 'svc', gty: 'client-credentials', iat: now, exp: now + 600 };
+    const claims = {
+      iss: srv.issuer,
+      aud: AUDIENCE,
+      sub: 'svc@clients',
+      azp: 'svc',
+      gty: 'client-credentials',
+      iat: now,
+      exp: now + 600,
+    };
     const res = await call(signJws({ alg: 'RS256', kid: 'weak' }, claims, 'RS256', weak.privateKey));
     expect(res.status).toBe(401);
     expect(res.body).toEqual({ error: 'invalid_token', error_description: 'invalid signing key' });
   });
 
   it('garbage keys next to a good one do not break the good one', async () => {
-    srv.routes.set(JWKS, (_req, res) => json(res, { keys: [{ kty: 'RSA', kid: 'junk', n: '!!', e: 'AQAB' }, { kty: 'nope' }, keyA.jwk] }));
+    srv.routes.set(JWKS, (_req, res) =>
+      json(res, { keys: [{ kty: 'RSA', kid: 'junk', n: '!!', e: 'AQAB' }, { kty: 'nope' }, keyA.jwk] }),
+    );
     const { call } = apiFor({ issuerBaseURL: srv.url, jwks: FAST });
     expect((await call(await srv.sign(keyA))).status).toBe(200);
   });
@@ -408,7 +498,10 @@ describe('redirects: same origin up to 3 hops, never to another origin', () => {
     const codes = [301, 302, 307, 308];
     srv.routes.set(JWKS, redirect(hops === 1 ? `${srv.url}/jwks-final.json` : '/jwks-hop-2.json', codes[0]));
     for (let hop = 2; hop <= hops; hop++) {
-      srv.routes.set(`/jwks-hop-${hop}.json`, redirect(hop === hops ? '/jwks-final.json' : `/jwks-hop-${hop + 1}.json`, codes[(hop - 1) % 4]));
+      srv.routes.set(
+        `/jwks-hop-${hop}.json`,
+        redirect(hop === hops ? '/jwks-final.json' : `/jwks-hop-${hop + 1}.json`, codes[(hop - 1) % 4]),
+      );
     }
     srv.routes.set('/jwks-final.json', (_req, res) => json(res, { keys: srv.published.map((k) => k.jwk) }));
     const { call } = apiFor({ issuerBaseURL: srv.url, jwks: FAST });
@@ -429,7 +522,10 @@ describe('redirects: same origin up to 3 hops, never to another origin', () => {
 
   it.each([
     ['another port', (o: LoopbackServer) => `${o.url}/jwks.json`],
-    ['the same port under another host name (localhost)', (o: LoopbackServer) => `http://localhost:${o.port}/jwks.json`],
+    [
+      'the same port under another host name (localhost)',
+      (o: LoopbackServer) => `http://localhost:${o.port}/jwks.json`,
+    ],
   ])('refuses a JWKS redirect to %s; the other origin is never contacted', async (_name, target) => {
     srv.routes.set(JWKS, redirect(target(other)));
     const { call } = apiFor({ issuerBaseURL: srv.url, jwks: FAST });
@@ -508,7 +604,9 @@ describe('stale-if-error: a failing refresh keeps serving the last good key set'
     await sleep(1100);
     expect((await call(await srv.sign(keyB))).status).toBe(200);
     expect((await call(await srv.sign(keyA))).status).toBe(200);
-    const jwksEvents = log.list.filter((e) => e.type !== 'serving_stale' && (e as { resource?: string }).resource === 'jwks');
+    const jwksEvents = log.list.filter(
+      (e) => e.type !== 'serving_stale' && (e as { resource?: string }).resource === 'jwks',
+    );
     expect(jwksEvents.map((e) => e.type)).toEqual(['fetched', 'fetch_failed', 'fetched']);
     expect(log.list.at(-1)).toMatchObject({ type: 'fetched', resource: 'jwks', keys: 2 });
   });
@@ -530,12 +628,18 @@ describe('stale-if-error: a failing refresh keeps serving the last good key set'
   });
 
   it('an unknown-kid flood causes at most one JWKS fetch per cooldown, all 401, no 5xx', async () => {
-    const verifierOptions: VerifierOptions = { issuerBaseURL: srv.url, audience: AUDIENCE, jwks: { ...FAST, cooldown: 30, cacheMaxAge: 600 } };
+    const verifierOptions: VerifierOptions = {
+      issuerBaseURL: srv.url,
+      audience: AUDIENCE,
+      jwks: { ...FAST, cooldown: 30, cacheMaxAge: 600 },
+    };
     const verifier = createVerifier(verifierOptions);
     await verifier.ready();
     const before = srv.hits.get(JWKS) ?? 0;
     const strangers = await Promise.all(Array.from({ length: 20 }, (_, i) => srv.sign(newKeyCache(i))));
-    const results = await Promise.allSettled(Array.from({ length: 400 }, (_, i) => verifier.verify(strangers[i % 20] as string)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 400 }, (_, i) => verifier.verify(strangers[i % 20] as string)),
+    );
     for (const result of results) {
       expect(result.status).toBe('rejected');
       expect((result as PromiseRejectedResult).reason).toMatchObject({ status: 401, code: 'invalid_token' });
@@ -549,7 +653,8 @@ const strangerKeys: SigningKey[] = [];
 function newKeyCache(i: number): SigningKey {
   if (strangerKeys.length === 0) {
     const base = newKey('stranger');
-    for (let n = 0; n < 20; n++) strangerKeys.push({ ...base, kid: `stranger-${n}`, jwk: { ...base.jwk, kid: `stranger-${n}` } });
+    for (let n = 0; n < 20; n++)
+      strangerKeys.push({ ...base, kid: `stranger-${n}`, jwk: { ...base.jwk, kid: `stranger-${n}` } });
   }
   return strangerKeys[i % strangerKeys.length] as SigningKey;
 }

@@ -83,7 +83,8 @@ function checkRefusal(error: unknown, context: string): void {
   const challenge = error.headers['WWW-Authenticate'];
   if (challenge === undefined) throw new Error(`${context}: no WWW-Authenticate`);
   const attributes = parseBearerChallenge(challenge);
-  if (error.code !== undefined && attributes.get('error') !== error.code) throw new Error(`${context}: challenge error mismatch`);
+  if (error.code !== undefined && attributes.get('error') !== error.code)
+    throw new Error(`${context}: challenge error mismatch`);
 }
 
 /** Verifies `token` with both verifiers and checks every outcome. */
@@ -123,17 +124,32 @@ const b64urlChar = fc.constantFrom(...B64URL.split(''));
 const b64tokenChar = fc.constantFrom(...(B64URL + B64TOKEN_EXTRA).split(''));
 const validToken = fc.constantFrom(...Array.from({ length: 6 }, (_, i) => i)).map((i) => validTokens[i] as string);
 
-const ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512', 'none', 'None', 'RSA-OAEP', 'dir', ''];
+const ALGS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'HS256',
+  'HS384',
+  'HS512',
+  'none',
+  'None',
+  'RSA-OAEP',
+  'dir',
+  '',
+];
 
 /** A plausible-or-hostile JOSE header. */
 const headerObject = fc.record(
   {
     alg: fc.oneof(fc.constantFrom(...ALGS), fc.jsonValue()),
-    kid: fc.oneof(
-      fc.constant('__KID__'),
-      fc.string({ maxLength: 20 }),
-      fc.jsonValue({ maxDepth: 1 }),
-    ),
+    kid: fc.oneof(fc.constant('__KID__'), fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 1 })),
     typ: fc.constantFrom('JWT', 'at+jwt', 'JWE', ''),
     crit: fc.oneof(fc.constant(['b64']), fc.array(fc.string({ maxLength: 5 }), { maxLength: 2 })),
     b64: fc.boolean(),
@@ -192,7 +208,14 @@ const segment = fc.oneof(
 /** JWT-shaped strings: 1-6 segments, each plausible, random or empty; sometimes a real signature. */
 const jwtShaped = fc.oneof(
   fc
-    .tuple(headerObject, payloadObject, fc.oneof(fc.uint8Array({ maxLength: 600 }).map(b64u), validToken.map((t) => t.split('.')[2] as string)))
+    .tuple(
+      headerObject,
+      payloadObject,
+      fc.oneof(
+        fc.uint8Array({ maxLength: 600 }).map(b64u),
+        validToken.map((t) => t.split('.')[2] as string),
+      ),
+    )
     .map(([h, p, s]) => `${b64u(fill(h) as object)}.${b64u(fill(p) as object)}.${s}`),
   fc.array(segment, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('.')),
   fc.string({ unit: b64tokenChar, maxLength: 400 }),
@@ -212,12 +235,21 @@ type Mutation =
 const part = fc.integer({ min: 0, max: 2 });
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('bitflip' as const), part, bit: fc.nat() }),
-  fc.record({ kind: fc.constant('char' as const), part, position: fc.nat(), char: fc.oneof(b64urlChar, fc.constantFrom('=', '.', '+', '/', '~')) }),
+  fc.record({
+    kind: fc.constant('char' as const),
+    part,
+    position: fc.nat(),
+    char: fc.oneof(b64urlChar, fc.constantFrom('=', '.', '+', '/', '~')),
+  }),
   fc.record({ kind: fc.constant('swap' as const), a: part, b: part }),
   fc.record({ kind: fc.constant('splice' as const), part, donor: fc.integer({ min: 0, max: 5 }) }),
   fc.record({ kind: fc.constant('truncate' as const), length: fc.nat() }),
   fc.record({ kind: fc.constant('delete' as const), position: fc.nat() }),
-  fc.record({ kind: fc.constant('insert' as const), position: fc.nat(), char: fc.oneof(b64urlChar, fc.constantFrom('=', '.', ' ', '\n', '\t')) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    position: fc.nat(),
+    char: fc.oneof(b64urlChar, fc.constantFrom('=', '.', ' ', '\n', '\t')),
+  }),
   fc.record({ kind: fc.constant('append' as const), suffix: fc.constantFrom('=', '==', '.', '..', 'A', '.e30') }),
   fc.record({ kind: fc.constant('parts' as const), op: fc.constantFrom('drop' as const, 'duplicate' as const), part }),
 );
@@ -344,8 +376,13 @@ function policyAllows(header: Record<string, unknown>, claims: unknown): boolean
   const m2m =
     c.gty === 'client-credentials' ||
     c.idtyp === 'app' ||
-    (str(sub) && ((typeof c.client_id === 'string' && sub === c.client_id) || (str(c.azp) && (sub === c.azp || sub === `${c.azp}@clients`)) || (typeof c.cid === 'string' && sub === c.cid)));
-  const firstId = ['client_id', 'azp', 'cid', 'appid', 'sub'].map((n) => c[n]).find((v) => v !== undefined && v !== null);
+    (str(sub) &&
+      ((typeof c.client_id === 'string' && sub === c.client_id) ||
+        (str(c.azp) && (sub === c.azp || sub === `${c.azp}@clients`)) ||
+        (typeof c.cid === 'string' && sub === c.cid)));
+  const firstId = ['client_id', 'azp', 'cid', 'appid', 'sub']
+    .map((n) => c[n])
+    .find((v) => v !== undefined && v !== null);
   return m2m && str(firstId);
 }
 
@@ -372,7 +409,8 @@ describe('fuzzing the verifier in-process', () => {
           checkRefusal(error, 'hs verifier');
         }
         const allowed = policyAllows(header as Record<string, unknown>, claims);
-        if (accepted !== allowed) throw new Error(`${accepted ? 'accepted' : 'refused'} a token the policy ${allowed ? 'allows' : 'refuses'}`);
+        if (accepted !== allowed)
+          throw new Error(`${accepted ? 'accepted' : 'refused'} a token the policy ${allowed ? 'allows' : 'refuses'}`);
       }),
       params(IN_PROCESS_RUNS),
     );
@@ -416,12 +454,17 @@ describe(`fuzzing a real Express ${expressMajor} app over HTTP`, () => {
 
   const get = (value: string): Promise<{ status: number; challenge: string | string[] | undefined; body: string }> =>
     new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/api', agent, headers: { authorization: value } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, challenge: res.headers['www-authenticate'], body }));
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port, path: '/api', agent, headers: { authorization: value } },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, challenge: res.headers['www-authenticate'], body }),
+          );
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -431,22 +474,30 @@ describe(`fuzzing a real Express ${expressMajor} app over HTTP`, () => {
 
   it(`random Authorization headers and mutated tokens (${HTTP_RUNS} runs)`, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(authorization, credentials.map((t) => `Bearer ${t}`)), async (raw) => {
-        const value = sendable(raw);
-        const { status, challenge, body } = await get(value);
-        if (foreign.length > 0) throw new Error(`a non-package error reached the error handler: ${String(foreign[0])}`);
-        if (status === 200) {
-          const token = /^bearer +(.*)$/i.exec(value.trim())?.[1];
-          if (token === undefined || !mayPass(token)) throw new Error('HTTP 200 for a token the issuer never signed');
-          return;
-        }
-        if (status !== 400 && status !== 401) throw new Error(`unexpected status ${status}: ${body}`);
-        if (typeof challenge !== 'string') throw new Error('expected exactly one WWW-Authenticate');
-        parseBearerChallenge(challenge);
-        const parsed = JSON.parse(body) as { error: string };
-        if (status === 400 && parsed.error !== 'invalid_request') throw new Error(`400 with ${parsed.error}`);
-        if (status === 401 && parsed.error !== 'invalid_token' && parsed.error !== 'unauthorized') throw new Error(`401 with ${parsed.error}`);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          authorization,
+          credentials.map((t) => `Bearer ${t}`),
+        ),
+        async (raw) => {
+          const value = sendable(raw);
+          const { status, challenge, body } = await get(value);
+          if (foreign.length > 0)
+            throw new Error(`a non-package error reached the error handler: ${String(foreign[0])}`);
+          if (status === 200) {
+            const token = /^bearer +(.*)$/i.exec(value.trim())?.[1];
+            if (token === undefined || !mayPass(token)) throw new Error('HTTP 200 for a token the issuer never signed');
+            return;
+          }
+          if (status !== 400 && status !== 401) throw new Error(`unexpected status ${status}: ${body}`);
+          if (typeof challenge !== 'string') throw new Error('expected exactly one WWW-Authenticate');
+          parseBearerChallenge(challenge);
+          const parsed = JSON.parse(body) as { error: string };
+          if (status === 400 && parsed.error !== 'invalid_request') throw new Error(`400 with ${parsed.error}`);
+          if (status === 401 && parsed.error !== 'invalid_token' && parsed.error !== 'unauthorized')
+            throw new Error(`401 with ${parsed.error}`);
+        },
+      ),
       params(HTTP_RUNS),
     );
     expect(foreign).toEqual([]);

@@ -4,14 +4,7 @@
  * written), a strict RFC 6750 `WWW-Authenticate` parser, raw JWS signing with node:crypto,
  * and small loopback servers that count their hits.
  */
-import {
-  createHash,
-  createHmac,
-  createPublicKey,
-  constants,
-  sign as cryptoSign,
-  type KeyObject,
-} from 'node:crypto';
+import { createHash, createHmac, createPublicKey, constants, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -67,7 +60,11 @@ export function rawSignature(alg: string, key: Exclude<SigningMaterial, null>, i
   if (typeof key === 'string' || key instanceof Uint8Array) throw new TypeError(`${alg} needs a KeyObject`);
   if (alg === 'EdDSA' || alg === 'Ed25519') return cryptoSign(null, input, key);
   if (alg.startsWith('PS')) {
-    return cryptoSign(digest, input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+    return cryptoSign(digest, input, {
+      key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+    });
   }
   if (alg.startsWith('ES')) return cryptoSign(digest, input, { key, dsaEncoding: 'ieee-p1363' });
   return cryptoSign(digest, input, key);
@@ -81,7 +78,13 @@ export function splitJws(token: string): [string, string, string] {
 }
 
 /** The public key of a JWK in the formats a confused verifier might use as an HMAC secret. */
-export function publicKeyForms(jwk: object): { spkiPem: string; pkcs1Pem?: string; der: Buffer; jwkJson: string; key: KeyObject } {
+export function publicKeyForms(jwk: object): {
+  spkiPem: string;
+  pkcs1Pem?: string;
+  der: Buffer;
+  jwkJson: string;
+  key: KeyObject;
+} {
   const key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
   const spkiPem = key.export({ type: 'spki', format: 'pem' }) as string;
   const der = key.export({ type: 'spki', format: 'der' });
@@ -116,7 +119,10 @@ const name = (cn: string): Buffer => seq(der(0x31, seq(oid('550403'), der(0x0c, 
 export function selfSignedCertificate(privateKey: KeyObject, commonName: string): Buffer {
   const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
   const ecdsaWithSha256 = seq(oid('2a8648ce3d040302'));
-  const serial = der(0x02, Buffer.concat([Buffer.from([0x01]), createHash('sha256').update(spki).digest().subarray(0, 8)]));
+  const serial = der(
+    0x02,
+    Buffer.concat([Buffer.from([0x01]), createHash('sha256').update(spki).digest().subarray(0, 8)]),
+  );
   const tbs = seq(
     der(0xa0, der(0x02, Buffer.from([0x02]))),
     serial,
@@ -164,7 +170,12 @@ export function headerValues(response: RawResponse, name: string): string[] {
 
 /** Serializes a request (always `Connection: close`, so the response ends with the socket). */
 export function serializeRequest(request: RawRequest, host: string): Buffer {
-  const lines: Buffer[] = [Buffer.from(`${request.method ?? 'GET'} ${request.path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n`, 'utf8')];
+  const lines: Buffer[] = [
+    Buffer.from(
+      `${request.method ?? 'GET'} ${request.path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n`,
+      'utf8',
+    ),
+  ];
   const auth = request.authorization;
   for (const value of auth === undefined ? [] : typeof auth === 'string' ? [auth] : auth) {
     lines.push(Buffer.from(`Authorization: ${value}\r\n`, 'utf8'));
@@ -172,7 +183,10 @@ export function serializeRequest(request: RawRequest, host: string): Buffer {
   for (const line of request.rawHeaders ?? []) lines.push(line, Buffer.from('\r\n'));
   if (request.body !== undefined) {
     const data = Buffer.from(request.body.data, 'utf8');
-    lines.push(Buffer.from(`Content-Type: ${request.body.contentType}\r\nContent-Length: ${data.length}\r\n\r\n`, 'utf8'), data);
+    lines.push(
+      Buffer.from(`Content-Type: ${request.body.contentType}\r\nContent-Length: ${data.length}\r\n\r\n`, 'utf8'),
+      data,
+    );
   } else {
     lines.push(Buffer.from('\r\n'));
   }

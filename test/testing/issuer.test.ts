@@ -81,7 +81,10 @@ describe('createTestIssuer (auth0 profile)', () => {
     await issuer.close();
   });
 
-  function assertion(clientId: string, overrides: { aud?: string; key?: CryptoKey; exp?: boolean; iss?: string; jti?: string } = {}) {
+  function assertion(
+    clientId: string,
+    overrides: { aud?: string; key?: CryptoKey; exp?: boolean; iss?: string; jti?: string } = {},
+  ) {
     let jwt = new SignJWT({})
       .setProtectedHeader({ alg: 'ES256' })
       .setIssuer(overrides.iss ?? clientId)
@@ -189,9 +192,13 @@ describe('createTestIssuer (auth0 profile)', () => {
     });
 
     it('accepts client_secret_basic with form-encoded credentials', async () => {
-      const res = await postToken(issuer, { grant_type: 'client_credentials', audience: API }, {
-        authorization: basic('worker', SECRET),
-      });
+      const res = await postToken(
+        issuer,
+        { grant_type: 'client_credentials', audience: API },
+        {
+          authorization: basic('worker', SECRET),
+        },
+      );
       expect(res.status).toBe(200);
       expect(res.json.token_type).toBe('Bearer');
     });
@@ -239,14 +246,44 @@ describe('createTestIssuer (auth0 profile)', () => {
       ['another grant_type', { ...good, grant_type: 'password' }, 400, 'unsupported_grant_type'],
       ['an unknown client', { ...good, client_id: 'nobody' }, 401, 'invalid_client'],
       ['a wrong secret', { ...good, client_secret: 'wrong-secret' }, 401, 'invalid_client'],
-      ['no client authentication', { grant_type: 'client_credentials', client_id: 'worker', audience: API }, 401, 'invalid_client'],
-      ['a secret and an assertion', { ...good, client_assertion_type: ASSERTION_TYPE, client_assertion: 'a.b.c' }, 400, 'invalid_request'],
-      ['a malformed assertion', { grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: 'garbage', audience: API }, 401, 'invalid_client'],
-      ['an unknown assertion type', { grant_type: 'client_credentials', client_assertion_type: 'urn:x', client_assertion: 'a.b.c', audience: API }, 400, 'invalid_request'],
+      [
+        'no client authentication',
+        { grant_type: 'client_credentials', client_id: 'worker', audience: API },
+        401,
+        'invalid_client',
+      ],
+      [
+        'a secret and an assertion',
+        { ...good, client_assertion_type: ASSERTION_TYPE, client_assertion: 'a.b.c' },
+        400,
+        'invalid_request',
+      ],
+      [
+        'a malformed assertion',
+        {
+          grant_type: 'client_credentials',
+          client_assertion_type: ASSERTION_TYPE,
+          client_assertion: 'garbage',
+          audience: API,
+        },
+        401,
+        'invalid_client',
+      ],
+      [
+        'an unknown assertion type',
+        { grant_type: 'client_credentials', client_assertion_type: 'urn:x', client_assertion: 'a.b.c', audience: API },
+        400,
+        'invalid_request',
+      ],
       ['missing audience', { ...good, audience: '' }, 400, 'invalid_request'],
       ['an ungranted audience', { ...good, audience: OTHER_API }, 403, 'access_denied'],
       ['an ungranted scope', { ...good, scope: 'read:orders delete:orders' }, 400, 'invalid_scope'],
-      ['repeated parameters', `${new URLSearchParams(good).toString()}&audience=${encodeURIComponent(API)}`, 400, 'invalid_request'],
+      [
+        'repeated parameters',
+        `${new URLSearchParams(good).toString()}&audience=${encodeURIComponent(API)}`,
+        400,
+        'invalid_request',
+      ],
     ])('rejects %s', async (_name, body, status, error) => {
       const res = await postToken(issuer, body);
       expect(res.status).toBe(status);
@@ -265,7 +302,12 @@ describe('createTestIssuer (auth0 profile)', () => {
     });
 
     it('challenges with Basic when Basic credentials fail', async () => {
-      for (const authorization of [basic('worker', 'wrong'), basic('nobody', SECRET), 'Basic !!!not-base64', 'Basic Zm9v']) {
+      for (const authorization of [
+        basic('worker', 'wrong'),
+        basic('nobody', SECRET),
+        'Basic !!!not-base64',
+        'Basic Zm9v',
+      ]) {
         const res = await postToken(issuer, { grant_type: 'client_credentials', audience: API }, { authorization });
         expect(res.status).toBe(401);
         expect(res.json.error).toBe('invalid_client');
@@ -277,9 +319,13 @@ describe('createTestIssuer (auth0 profile)', () => {
       const both = await postToken(issuer, good, { authorization: basic('worker', SECRET) });
       expect(both.status).toBe(400);
       expect(both.json.error).toBe('invalid_request');
-      const mismatch = await postToken(issuer, { grant_type: 'client_credentials', client_id: 'other', audience: API }, {
-        authorization: basic('worker', SECRET),
-      });
+      const mismatch = await postToken(
+        issuer,
+        { grant_type: 'client_credentials', client_id: 'other', audience: API },
+        {
+          authorization: basic('worker', SECRET),
+        },
+      );
       expect(mismatch.status).toBe(400);
       expect(mismatch.json.error).toBe('invalid_request');
     });
@@ -310,7 +356,12 @@ describe('createTestIssuer (auth0 profile)', () => {
     });
 
     it('adds org_id for a matching organization and rejects a different one', async () => {
-      const request = { grant_type: 'client_credentials', client_id: 'org-worker', client_secret: 'org-secret', audience: OTHER_API };
+      const request = {
+        grant_type: 'client_credentials',
+        client_id: 'org-worker',
+        client_secret: 'org-secret',
+        audience: OTHER_API,
+      };
       const ok = await postToken(issuer, { ...request, organization: 'org_abc' });
       expect(ok.status).toBe(200);
       expect(ok.json).not.toHaveProperty('scope');
@@ -358,7 +409,12 @@ describe('createTestIssuer (auth0 profile)', () => {
 
     it('applies audience, scope and clientId options', async () => {
       const token = await issuer.mint({}, { audience: [API, OTHER_API], scope: ['a', 'b'], clientId: 'svc' });
-      expect(decodePart(token, 1)).toMatchObject({ aud: [API, OTHER_API], scope: 'a b', sub: 'svc@clients', azp: 'svc' });
+      expect(decodePart(token, 1)).toMatchObject({
+        aud: [API, OTHER_API],
+        scope: 'a b',
+        sub: 'svc@clients',
+        azp: 'svc',
+      });
       expect(decodePart(await issuer.mint({}, { scope: 'read' }), 1).scope).toBe('read');
     });
 
@@ -387,9 +443,12 @@ describe('createTestIssuer (auth0 profile)', () => {
     it('controls the kid and extra header parameters', async () => {
       expect(decodeProtectedHeader(await issuer.mint({}, { kid: null }))).not.toHaveProperty('kid');
       expect(decodeProtectedHeader(await issuer.mint({}, { kid: 'custom' })).kid).toBe('custom');
-      const extras = await issuer.mint({}, {
-        header: { jku: 'https://evil.example.com/jwks', x5u: 'https://evil.example.com/x5u', typ: 'at+jwt' },
-      });
+      const extras = await issuer.mint(
+        {},
+        {
+          header: { jku: 'https://evil.example.com/jwks', x5u: 'https://evil.example.com/x5u', typ: 'at+jwt' },
+        },
+      );
       expect(decodeProtectedHeader(extras)).toMatchObject({
         alg: 'RS256',
         jku: 'https://evil.example.com/jwks',
@@ -497,9 +556,13 @@ describe('createTestIssuer (rfc9068 profile, shared secret)', () => {
   });
 
   it('issues RFC 9068 tokens from the token endpoint', async () => {
-    const res = await postToken(issuer, { grant_type: 'client_credentials', audience: OTHER_API }, {
-      authorization: basic('worker', 's3cret'),
-    });
+    const res = await postToken(
+      issuer,
+      { grant_type: 'client_credentials', audience: OTHER_API },
+      {
+        authorization: basic('worker', 's3cret'),
+      },
+    );
     expect(res.status).toBe(200);
     expect(res.json.expires_in).toBe(300);
     const { payload } = await jwtVerify(res.json.access_token as string, await jwksOf(issuer), { typ: 'at+jwt' });
@@ -553,7 +616,12 @@ describe('rotateKeys', () => {
     const es = issuer.currentKid('ES256');
     await issuer.rotateKeys('ES256');
     expect(issuer.currentKid('ES256')).not.toBe(es);
-    expect(issuer.publicJwks().keys.filter((k) => k.alg === 'ES256').map((k) => k.kid)).toContain(es);
+    expect(
+      issuer
+        .publicJwks()
+        .keys.filter((k) => k.alg === 'ES256')
+        .map((k) => k.kid),
+    ).toContain(es);
     await expect(issuer.rotateKeys('HS256' as 'ES256')).rejects.toThrow(TypeError);
   });
 });
