@@ -6,29 +6,13 @@
  * @module
  */
 import type { JWTPayload } from 'jose';
+import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, type Algorithm } from './algorithms.js';
 import type { TokenLocation } from './bearer.js';
 import { DEFAULT_REALM, isQuotable } from './errors.js';
 import { httpUrlProblem } from './http-url.js';
 import type { KeySetEvent } from './keys/events.js';
 
-/** Asymmetric algorithms allowed by default. */
-export const ASYMMETRIC_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
-/** Symmetric algorithms, allowed only with `secret`. */
-export const SYMMETRIC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
-
-/** A JWS algorithm this package can verify. */
-export type Algorithm = (typeof ASYMMETRIC_ALGORITHMS)[number] | (typeof SYMMETRIC_ALGORITHMS)[number];
+export type { Algorithm };
 
 /** Key-set caching and fetching (all durations in seconds). */
 export interface JwksOptions {
