@@ -92,8 +92,8 @@ const MAX_ISSUER_LENGTH = 2048;
 const MAX_EPOCH_SECONDS = 253_402_300_799; // 9999-12-31T23:59:59Z
 
 /** The identity of an entry: entries with the same id replace each other. */
-export function entryId(entry: Pick<RevocationEntry, 'type' | 'issuer'> & Partial<Record<string, unknown>>): string {
-  return JSON.stringify([entry.type, entry.issuer ?? null, subjectOf(entry as RevocationEntry)]);
+export function entryId(entry: RevocationEntry): string {
+  return JSON.stringify([entry.type, entry.issuer ?? null, subjectOf(entry)]);
 }
 
 /** The client id, jti or kid an entry is about. */
