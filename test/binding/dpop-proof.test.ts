@@ -84,6 +84,21 @@ describe('verifyDPoPProof accepts', () => {
     );
   });
 
+  it('optional jwk members that agree: use sig, key_ops verify, ext, alg, kid', () => {
+    const jwk = { ...es256.publicJwk, use: 'sig', key_ops: ['verify'], ext: true, alg: 'ES256', kid: 'k' };
+    expect(() =>
+      verifyDPoPProof(
+        makeProof(es256, (p) => (p.header.jwk = jwk)),
+        context(),
+      ),
+    ).not.toThrow();
+    const ed = makeKeyPair('Ed25519');
+    const named = makeProof(ed, (p) => (p.header.jwk = { ...ed.publicJwk, alg: 'Ed25519' }));
+    expect(() => verifyDPoPProof(named, context(ed))).not.toThrow();
+    const mixed = makeProof(ed, (p) => (p.header.jwk = { ...ed.publicJwk, alg: 'EdDSA' }));
+    expectRefused(mixed, PROOF_FAILURES.key, context(ed));
+  });
+
   it('a proof in a one-element array (a header Node did not join)', () => {
     expect(verifyDPoPProof([makeProof(es256)], context()).jti).toBe('e1j3V_bKic8-LAEB');
   });
@@ -249,6 +264,9 @@ describe('verifyDPoPProof refuses', () => {
     ['a P-384 key for ES256', makeKeyPair('ES384').publicJwk],
     ['a key for encryption', { ...es256.publicJwk, use: 'enc' }],
     ['key_ops without verify', { ...es256.publicJwk, key_ops: ['sign'] }],
+    ['key_ops with sign as well', { ...es256.publicJwk, key_ops: ['verify', 'sign'] }],
+    ['key_ops that is not an array', { ...es256.publicJwk, key_ops: 'verify' }],
+    ['ext that is not a boolean', { ...es256.publicJwk, ext: 'true' }],
     ['an alg member for another algorithm', { ...es256.publicJwk, alg: 'ES384' }],
     ['a short coordinate', { ...es256.publicJwk, x: (es256.publicJwk.x as string).slice(2) }],
     ['a coordinate with stray bits', { ...es256.publicJwk, x: `${(es256.publicJwk.x as string).slice(0, -1)}B` }],
