@@ -21,7 +21,7 @@ import { AUDIENCE, auth0Claims, clientId, createRsaKey, hs256Minter, rs256Minter
 
 const { alg = 'HS256', tokens: total = 1_000_000 } = JSON.parse(process.argv[2] ?? '{}');
 const progress = (text) => process.send?.({ type: 'progress', text });
-const DEFAULT_CACHE_MAX = 10_000; // the spec's default `cache.max`
+const DEFAULT_CACHE_MAX = 10_000; // express-m2m's default `cache.max`
 
 if (typeof global.gc !== 'function') throw new Error('memory.mjs needs --expose-gc');
 

@@ -2,21 +2,22 @@
 // 127.0.0.1, walking through what M2M authorization allows and refuses.
 //
 //   npm run example              narrated scenario; exits 0 when every step behaves as expected
-//   npm run example -- --serve   keeps the servers up and prints curl commands to try (Ctrl+C stops)
+//   npm run example -- --serve   keeps the servers up and prints curl commands to try (Ctrl+C,
+//                                SIGTERM or SIGHUP stops them, also through npm)
 //
 // The other modules import the compiled package from ../dist (Node 20 cannot import the
 // TypeScript sources), so this script builds it first when dist/ is missing or stale, and
 // loads them only afterwards, with dynamic import().
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ensureDist } from '../scripts/ensure-dist.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const serve = process.argv.includes('--serve');
 
-ensureBuilt();
+try {
+  ensureDist({ log: () => console.log('Building express-m2m into dist/ (first run, or the sources changed)…') });
+} catch {
+  console.error('The build failed; see the compiler output above.');
+  process.exit(1);
+}
 
 const { ORDERS_API, startAuthorizationServer } = await import('./authorization-server.mjs');
 const { startOrdersApi } = await import('./orders-api.mjs');
@@ -34,11 +35,9 @@ try {
 const shutdown = () => Promise.all([api.close(), issuer.close()]);
 
 if (serve) {
+  // Handlers first: a signal that arrives before they exist kills the process without closing anything.
+  stopWhenAsked(shutdown);
   printServeInstructions();
-  process.once('SIGINT', () => {
-    console.log('\nStopping…');
-    shutdown().then(() => process.exit(0));
-  });
 } else {
   let failures;
   try {
@@ -56,6 +55,32 @@ if (serve) {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * Stops the servers on SIGINT, SIGTERM or SIGHUP, and when the process that started this one
+ * goes away. The second matters under `npm run example -- --serve`: npm passes a signal only
+ * to the shell it started, and the shell dies without passing it on, which would leave this
+ * process listening as an orphan.
+ */
+function stopWhenAsked(stop) {
+  let stopping = false;
+  const stopOnce = (why) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\nStopping (${why})…`);
+    // Bounded: an open connection must not keep the servers up after they were told to stop.
+    setTimeout(() => process.exit(0), 3000).unref();
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => stopOnce(signal));
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stopOnce('the parent process exited');
+  }, 200).unref();
+}
 
 /** The narrated walk-through. Returns the number of steps whose outcome was not the expected one. */
 async function scenario() {
@@ -203,7 +228,7 @@ function printServeInstructions() {
       { maskSecret: false },
     );
   const extract = `node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token'`;
-  console.log(`express-m2m example servers are up (Ctrl+C stops them):
+  console.log(`express-m2m example servers are up (process ${process.pid}; Ctrl+C or kill ${process.pid} stops them):
 
   authorization server  ${issuer.issuerBaseURL}   discovery: ${issuer.issuerBaseURL}/.well-known/openid-configuration
   orders API            ${api.url}   audience: ${ORDERS_API}
@@ -235,35 +260,6 @@ curl -i -X POST ${api.url}/orders -H "Authorization: Bearer $BILLING" -H 'conten
 
 ${curl('intruder')}
 `);
-}
-
-/** Builds dist/ with the TypeScript compiler unless it is newer than every source file. */
-function ensureBuilt() {
-  const outputs = ['dist/index.js', 'dist/testing/index.js', 'dist/client/index.js'].map((file) => join(root, file));
-  const inputs = [
-    ...listFiles(join(root, 'src')),
-    ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((file) => join(root, file)),
-  ];
-  const newestInput = Math.max(...inputs.map(mtime));
-  const oldestOutput = Math.min(...outputs.map((file) => (existsSync(file) ? mtime(file) : 0)));
-  if (oldestOutput > newestInput) return;
-  console.log('Building express-m2m into dist/ (first run, or the sources changed)…');
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  if (result.status !== 0) {
-    console.error('The build failed; see the compiler output above.');
-    process.exit(1);
-  }
-}
-
-function listFiles(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)],
-  );
-}
-
-function mtime(file) {
-  return statSync(file).mtimeMs;
 }
 
 function jsonBody(value) {

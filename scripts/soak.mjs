@@ -39,14 +39,12 @@
  * `--duration 5` is the CI variant. `dist/` is rebuilt first when missing or older than
  * `src/` (use --no-build to skip).
  */
-import { execFileSync, fork } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fork } from 'node:child_process';
 import http from 'node:http';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ensureDist } from './ensure-dist.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const AUDIENCE = 'https://api.example.com';
 const SCOPE = 'read:orders';
 const API_JWKS = { cacheMaxAge: 2, cooldown: 1, timeout: 1 };
@@ -133,7 +131,7 @@ async function runMain() {
     );
     return 2;
   }
-  if (!args['no-build']) buildIfStale();
+  if (!args['no-build']) ensureDist({ log: (line) => console.log(`[soak] ${line}`) });
 
   const { createTestIssuer } = await import('../dist/testing/index.js');
   const { default: autocannon } = await import('autocannon');
@@ -407,27 +405,6 @@ async function startJwksProxy(upstream) {
       server.closeAllConnections();
     });
   return state;
-}
-
-/** Rebuilds dist/ with tsc when it is missing or older than any file in src/. */
-function buildIfStale() {
-  const newest = (dir) =>
-    readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
-      const path = join(dir, entry.name);
-      return Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-    }, 0);
-  const outputs = ['dist/index.js', 'dist/testing/index.js'].map((p) => join(ROOT, p));
-  const stale = outputs.some((p) => !existsSync(p) || statSync(p).mtimeMs < newest(join(ROOT, 'src')));
-  if (!stale) return;
-  console.log('[soak] dist/ is missing or older than src/: building with tsc -p tsconfig.build.json');
-  execFileSync(
-    process.execPath,
-    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
-    {
-      stdio: 'inherit',
-      cwd: ROOT,
-    },
-  );
 }
 
 function mb(bytes) {

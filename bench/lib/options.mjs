@@ -2,6 +2,7 @@
  * Command-line options of `bench/run.mjs`, with the defaults of each mode.
  */
 import { parseArgs } from 'node:util';
+import { BUDGET } from './budget.mjs';
 
 /** The contenders of a default run. */
 export const CONTENDERS = ['no-auth', 'express-m2m', 'express-oauth2-jwt-bearer', 'express-jwt', 'jose'];
@@ -10,9 +11,9 @@ export const OPTIONAL_CONTENDERS = ['express-m2m-sync'];
 export const SCENARIOS = ['same', 'hot', 'distinct', 'badsig', 'cold', 'flood'];
 export const PARTS = ['http', 'micro', 'memory'];
 
-/** The spec's default `cache.max` of the verified-token cache. */
+/** The default `cache.max` of express-m2m's verified-token cache. */
 export const CACHE_MAX = 10_000;
-/** The spec's default `jwks.cooldown`, in seconds. */
+/** The default `jwks.cooldown` of express-m2m, in seconds. */
 export const COOLDOWN = 30;
 
 const MODES = {
@@ -21,7 +22,7 @@ const MODES = {
     duration: 5,
     warmup: 2,
     connections: 50,
-    tokens: CACHE_MAX + 2_000,
+    tokens: BUDGET.distinctTokens,
     flood: 2_000,
     cold: 500,
     coldDelay: 200,
@@ -40,7 +41,7 @@ const MODES = {
     duration: 2,
     warmup: 1,
     connections: 50,
-    tokens: CACHE_MAX + 2_000,
+    tokens: BUDGET.distinctTokens,
     flood: 2_000,
     cold: 500,
     coldDelay: 200,
@@ -78,7 +79,7 @@ const MODES = {
 export const USAGE = `Usage: node bench/run.mjs [options]        (npm run bench -- [options])
 
 Modes (defaults differ, explicit options win):
-  (none)                 full run: 3 rounds x 5 s, 12,000 rotating tokens, micro 3 rounds x 1 s/case,
+  (none)                 full run: 3 rounds x 5 s, 25,000 rotating tokens, micro 3 rounds x 1 s/case,
                          memory 1,000,000 HS256 + 50,000 RS256 tokens (about 8 minutes)
   --quick                3 rounds x 2 s, shorter micro-bench and memory check (about 3 minutes)
   --smoke                1 round x 1 s, tiny micro/memory: checks that the harness works (CI);
@@ -93,7 +94,7 @@ Options:
   --warmup S             seconds of warm-up load per contender and scenario      [2]
   --connections N        autocannon connections                                 [50]
   --tokens N             distinct valid tokens in rotation (scenario 2); keep it
-                         above cache.max (10,000) so express-m2m gets no cache hits [12000]
+                         above cache.max (10,000) so express-m2m gets no cache hits [25000]
   --flood N              requests with unknown kids (scenario 5)                [2000]
   --cold N               concurrent requests on a cold start (scenario 4)       [500]
   --cold-delay MS        issuer answer delay during the cold start               [200]
@@ -113,11 +114,11 @@ Options:
                          cannot see, e.g. a neighbouring VM)                            [15]
   --retries N            repetitions of a disturbed run; the last attempt is kept       [2]
   --quiet-wait S         before each run, wait up to S seconds for the machine to be quiet [30]
-  --check                exit 1 when a budget of SPEC.md "Performance" is missed
+  --check                exit 1 when a budget line (docs/BENCHMARKS.md, "Budget") is missed
   --skip-build           do not run tsc before benchmarking (dist/ must be current)
   --write-docs           also replace the results block of docs/BENCHMARKS.md
   --out FILE             Markdown report path                 [bench/results/latest.md]
-  --label TEXT           names the code under test in the report (e.g. "before #12")
+  --label TEXT           names the code under test in the report (e.g. "before the cache change")
   --timeout MIN          watchdog: abort (exit 3) after MIN minutes              [30]
   --help
 

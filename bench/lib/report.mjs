@@ -1,6 +1,7 @@
 /**
  * Markdown rendering of the benchmark results.
  */
+import { BUDGET_TABLE, NOT_MEASURED } from './budget.mjs';
 import { CACHE_MAX, COOLDOWN } from './options.mjs';
 
 const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
@@ -290,7 +291,11 @@ function budgetSection(rows, options) {
           ? '**MISS**'
           : 'not evaluated';
   return [
-    '## Budget (SPEC.md, "Performance")',
+    '## Budget',
+    '',
+    BUDGET_TABLE,
+    '',
+    '### Verdicts of this run',
     '',
     options.mode === 'smoke'
       ? '_Smoke run: timings are not meaningful; budgets are shown for completeness only._\n'
@@ -304,8 +309,9 @@ function budgetSection(rows, options) {
       '(each round runs the contenders back to back, so a change of host speed between rounds cancels out). ' +
       'A throughput budget passes only when both meet it.',
     rows.some((r) => r.info)
-      ? '\nRows marked "not checked" apply the reused-token budget to a state SPEC.md does not name; `--check` ignores them.'
+      ? '\nRows marked "not checked" apply the reused-token budget to a state the budget does not name; `--check` ignores them.'
       : '',
+    `\nNot measured by this harness: ${NOT_MEASURED.join('; ')}.`,
   ].join('\n');
 }
 

@@ -16,7 +16,11 @@ export type NonceStatus = 'fresh' | 'renew' | 'invalid';
 
 /** Issues and checks server nonces. */
 export interface NonceSource {
-  /** A nonce issued at `nowSeconds`. */
+  /**
+   * A nonce issued at `nowSeconds` (the same one for every call within a second).
+   *
+   * @throws TypeError when `nowSeconds` is not a non-negative finite number.
+   */
   issue(nowSeconds: number): string;
   /**
    * `fresh`: valid; `renew`: valid but past half its lifetime (send a new `DPoP-Nonce` with

@@ -136,7 +136,7 @@ export function verifyDPoPProof(
   if (header === undefined || Object.hasOwn(header, 'crit')) fail(PROOF_FAILURES.malformed);
   if (header.typ !== 'dpop+jwt') fail(PROOF_FAILURES.type);
   const alg = verificationAlgorithm(header.alg, context.algorithms);
-  const proofKey = importProofKey(header.jwk, alg) ?? fail(PROOF_FAILURES.key);
+  const proofKey = importProofKey(header.jwk, alg, header.alg as string) ?? fail(PROOF_FAILURES.key);
 
   const signature = decodeBase64url(encodedSignature) ?? fail(PROOF_FAILURES.malformed);
   const signingInput = Buffer.from(proof.slice(0, encodedHeader.length + 1 + encodedPayload.length), 'latin1');

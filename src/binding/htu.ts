@@ -27,6 +27,9 @@ const AUTHORITY = /^[a-z]+:\/\/([^/?#]*)/i;
 /** C0 controls, space, DEL and backslash: the WHATWG parser strips or rewrites them silently. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE_CHARACTERS = /[\u0000-\u0020\u007f\\]/;
+/** URLs longer than this are refused: a proof is at most 8 KB, a request target no longer. */
+const MAX_URL_LENGTH = 8192;
+
 const PERCENT_ENCODED = /%([0-9A-Fa-f]{2})/g;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
@@ -61,9 +64,6 @@ export function normalizeHtu(htu: unknown): string | undefined {
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.hostname === '') return undefined;
   return `${url.protocol}//${url.host}${normalizePercentEncoding(url.pathname)}`;
 }
-
-/** URLs longer than this are refused: a proof is at most 8 KB, a request target no longer. */
-const MAX_URL_LENGTH = 8192;
 
 /**
  * Builds the normalised absolute URL of a request from the external origin and the request

@@ -71,17 +71,19 @@ export function jwkThumbprint(jwk: Readonly<Record<string, unknown>>): string | 
  * Refused (`undefined`): not a JSON object; any private or symmetric member; a `kty`/`crv`
  * that does not fit `alg` (RSA for the RS and PS algorithms, EC with the curve for ES, OKP
  * Ed25519 for EdDSA); key material that is not canonical base64url of the right size (RSA:
- * 2048 to 8192 bits, exponent at most 64 bits); a `use` other than `sig`, `key_ops` without
- * `verify`, an `alg` member other than the proof's; a key node:crypto cannot import or that
+ * 2048 to 8192 bits, exponent at most 64 bits); a `use` other than `sig`, `key_ops` other than
+ * `["verify"]`, an `alg` member other than the proof's, a non-boolean `ext`; a key node:crypto cannot import or that
  * does not fit the algorithm.
  *
- * @param alg - the proof's algorithm, already known to be an allowed asymmetric one.
+ * @param alg - the algorithm to verify with, already known to be an allowed asymmetric one.
+ * @param declaredAlg - the proof's `alg` header as written (`Ed25519` is verified as `EdDSA`);
+ *   a `jwk.alg` member must equal it.
  */
-export function importProofKey(jwk: unknown, alg: string): ProofKey | undefined {
+export function importProofKey(jwk: unknown, alg: string, declaredAlg: string = alg): ProofKey | undefined {
   const spec = algorithmSpec(alg);
   if (spec === undefined || spec.keyType === 'secret' || !isJsonObject(jwk)) return undefined;
   if (PRIVATE_MEMBERS.some((name) => Object.hasOwn(jwk, name))) return undefined;
-  if (jwk.kty !== JWK_KTY[spec.keyType] || !agreesOnUse(jwk, alg)) return undefined;
+  if (jwk.kty !== JWK_KTY[spec.keyType] || !agreesOnUse(jwk, declaredAlg)) return undefined;
   if (spec.crv !== undefined && jwk.crv !== spec.crv) return undefined;
   if (!hasWellFormedMaterial(jwk)) return undefined;
   const jkt = jwkThumbprint(jwk);
@@ -105,12 +107,17 @@ export function importProofKey(jwk: unknown, alg: string): ProofKey | undefined 
   return { key, jkt };
 }
 
-/** Optional JWK members (RFC 7517 §4.2–4.4) must not say the key is for something else. */
-function agreesOnUse(jwk: Record<string, unknown>, alg: string): boolean {
+/**
+ * Optional JWK members (RFC 7517 §4.2–4.4) must not say the key is for something else: `use`
+ * is `sig`, `key_ops` is exactly `["verify"]` (the one operation a public signing key has),
+ * `alg` is the proof's own, `ext` is a boolean.
+ */
+function agreesOnUse(jwk: Record<string, unknown>, declaredAlg: string): boolean {
   if (jwk.use !== undefined && jwk.use !== 'sig') return false;
-  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return false;
-  // `Ed25519` is the fully specified name of EdDSA over Ed25519.
-  return jwk.alg === undefined || jwk.alg === alg || (alg === 'EdDSA' && jwk.alg === 'Ed25519');
+  const ops = jwk.key_ops;
+  if (ops !== undefined && !(Array.isArray(ops) && ops.length === 1 && ops[0] === 'verify')) return false;
+  if (jwk.ext !== undefined && typeof jwk.ext !== 'boolean') return false;
+  return jwk.alg === undefined || jwk.alg === declaredAlg;
 }
 
 /** Canonical base64url members of the sizes the key type requires. */

@@ -85,6 +85,11 @@ describe('createNonceSource', () => {
     expect(() => createNonceSource(options)).toThrow(TypeError);
   });
 
+  it('refuses to issue for a time that is not a non-negative number', () => {
+    const nonces = createNonceSource({ secret: SECRET });
+    for (const now of [Number.NaN, -1, Infinity]) expect(() => nonces.issue(now)).toThrow(TypeError);
+  });
+
   it('counts a string secret in UTF-8 bytes', () => {
     expect(() => createNonceSource({ secret: 'é'.repeat(16) })).not.toThrow();
   });

@@ -1,5 +1,6 @@
 /**
  * The Express major under test: 5 by default, 4 with EXPRESS_MAJOR=4 (`npm run test:express4`).
+ * Every suite loads Express through this module, so one variable switches the whole run.
  */
 import type { Express } from 'express';
 
@@ -10,6 +11,6 @@ const loaded = expressMajor === 4 ? await import('express4') : await import('exp
 /** The `express` function of the major under test. */
 export const express = loaded.default as unknown as {
   (): Express;
-  urlencoded(options?: { extended?: boolean }): import('express').RequestHandler;
+  urlencoded(options?: { extended?: boolean; limit?: string | number }): import('express').RequestHandler;
   json(): import('express').RequestHandler;
 };

@@ -1,36 +1,67 @@
-// Packaging test: builds and packs express-m2m, installs the tarball into a throw-away
-// project, and checks that ESM `import`, CommonJS `require` (Node's require(esm)) and a
-// TypeScript consumer (with @types/express 5, then 4) all work for `express-m2m` and
-// `express-m2m/testing`. Run by `npm test` (as `npm run test:package`) and by CI.
+// Packaging test: builds and packs express-m2m, installs the tarball into throw-away projects,
+// and checks what a user of the published package relies on: ESM `import`, CommonJS `require`
+// (Node's require(esm)) and TypeScript (with @types/express 5, then 4) for `express-m2m` and
+// `express-m2m/testing`; the test runners the README documents (ts-jest in a CommonJS
+// TypeScript project, Jest's native ESM mode, Vitest); a caller-only service that installs
+// neither Express nor its types; and the files the tarball must carry. Run by `npm test` (as
+// `npm run test:package`) and by CI.
+//
+// Time matters (CI runs this on every change): the projects that use Express share one
+// `node_modules` in their parent folder, installed once with --prefer-offline; only the
+// caller-only project, which must not see Express, has its own.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { CALLER_ONLY, JEST_CJS, JEST_ESM, VITEST } from './consumers.mjs';
 
+/** Vitest is no dependency of express-m2m itself; 3.x installs and runs on Node 20.19+. */
+const VITEST_VERSION = '^3.2.4';
+
+const started = Date.now();
 const root = resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'express-m2m-pack-'));
-const npm = (args, cwd) => execFileSync('npm', args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-const node = (file, cwd) =>
-  execFileSync(process.execPath, [file], {
+// The child processes get a clean NODE_OPTIONS: a caller's flags (Jest's, say) must not leak in.
+const env = { ...process.env };
+delete env.NODE_OPTIONS;
+const npm = (args, cwd) =>
+  execFileSync('npm', args, { cwd, env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const run = (args, cwd, extraEnv = {}) =>
+  execFileSync(process.execPath, args, {
     cwd,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 120_000,
   });
+const node = (file, cwd) => run([file], cwd);
+const install = (cwd, packages) => npm(['install', '--no-audit', '--no-fund', '--prefer-offline', ...packages], cwd);
 const versionOf = (name) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
+const pinned = (name) => `${name}@${versionOf(name)}`;
 
-let failures = 0;
-function check(name, run) {
-  try {
-    const output = run();
-    console.log(`ok - ${name}${output ? `: ${output.trim().split('\n').pop()}` : ''}`);
-  } catch (error) {
-    failures++;
-    console.log(`not ok - ${name}\n${error.stdout ?? ''}${error.message}`);
-  }
+/** Writes a project's files ({ relative path: contents }) into `dir`. */
+function writeProject(dir, files) {
+  mkdirSync(dir, { recursive: true });
+  for (const [path, contents] of Object.entries(files)) writeFileSync(join(dir, path), contents);
+  return dir;
 }
 
+let failures = 0;
+function check(name, body) {
+  const t0 = Date.now();
+  try {
+    const output = body();
+    const last = output ? `: ${output.trim().split('\n').pop()}` : '';
+    console.log(`ok - ${name}${last} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (error) {
+    failures++;
+    console.log(`not ok - ${name}\n${error.stdout ?? ''}${error.stderr ?? ''}${error.message}`);
+  }
+}
+const step = (what) => console.log(`# ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+
 try {
+  step('build and pack');
   npm(['run', 'build'], root);
   const tarball = join(work, JSON.parse(npm(['pack', '--json', '--pack-destination', work], root))[0].filename);
   const files = JSON.parse(npm(['pack', '--dry-run', '--json'], root))[0].files.map((f) => f.path);
@@ -51,24 +82,47 @@ try {
     if (stray.length > 0) throw new Error(`unexpected files: ${stray.join(', ')}`);
     return `${files.length} files`;
   });
+  check('the tarball carries SECURITY.md, docs/*.md and every document the README links to', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    // Relative links to Markdown files: [text](docs/CLIENT.md#section) and the like.
+    const linked = [...readme.matchAll(/\]\((?!https?:|#|mailto:)(?:\.\/)?([^)#\s]+\.md)(?:#[^)]*)?\)/g)].map(
+      (m) => m[1],
+    );
+    const docs = readdirSync(join(root, 'docs'))
+      .filter((name) => name.endsWith('.md'))
+      .map((name) => `docs/${name}`);
+    const missing = [...new Set(['SECURITY.md', ...docs, ...linked])].filter((path) => !files.includes(path));
+    if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}`);
+    return `${new Set(linked).size} linked documents, ${docs.length} in docs/`;
+  });
+  check('the packed package.json names its repository', () => {
+    const manifest = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' }));
+    const url = typeof manifest.repository === 'string' ? manifest.repository : manifest.repository?.url;
+    if (typeof url !== 'string' || url === '') throw new Error('no "repository" field');
+    return url;
+  });
 
-  const project = join(work, 'consumer');
-  execFileSync('mkdir', ['-p', project]);
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
-  npm(
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      tarball,
-      `express@${versionOf('express')}`,
-      `typescript@${versionOf('typescript')}`,
-      `@types/express@${versionOf('@types/express')}`,
-      `@types/node@${versionOf('@types/node')}`,
-    ],
-    project,
-  );
+  // The projects that use Express share the dependencies installed once in this folder.
+  step('install the shared dependencies');
+  const shared = writeProject(join(work, 'shared'), {
+    'package.json': JSON.stringify({ name: 'shared', private: true }),
+  });
+  install(shared, [
+    tarball,
+    pinned('express'),
+    pinned('typescript'),
+    pinned('@types/express'),
+    pinned('@types/node'),
+    pinned('jest'),
+    pinned('@jest/globals'),
+    pinned('@types/jest'),
+    pinned('ts-jest'),
+    `vitest@${VITEST_VERSION}`,
+  ]);
+  const bin = (path) => join(shared, 'node_modules', path);
+  const project = writeProject(join(shared, 'consumer'), {
+    'package.json': JSON.stringify({ name: 'consumer', private: true }),
+  });
 
   // A real round trip through the installed package: start the test issuer, mint, verify over HTTP.
   const scenario = (load) => `
@@ -160,13 +214,53 @@ void checked; void error; void issuer; void wrong;
       files: ['consumer.ts'],
     }),
   );
-  const tsc = join(project, 'node_modules/typescript/bin/tsc');
+  const tsc = bin('typescript/bin/tsc');
   check('TypeScript consumer with @types/express 5 (tsc --noEmit)', () => node(tsc, project) || 'no type errors');
-  npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '@types/express@4'], project);
+
+  step('test runners');
+  const jestBin = bin('jest/bin/jest.js');
+  const jestArgs = ['--ci', '--cacheDirectory', join(work, 'jest-cache')];
+  const jestCjs = writeProject(join(shared, 'jest-cjs'), JEST_CJS);
+  check('Jest 29 + ts-jest, CommonJS TypeScript project (require of express-m2m and express-m2m/testing)', () =>
+    run([jestBin, ...jestArgs], jestCjs),
+  );
+  check('the ts-jest project type-checks (tsc --noEmit)', () => node(tsc, jestCjs) || 'no type errors');
+  const jestEsm = writeProject(join(shared, 'jest-esm'), JEST_ESM);
+  check('Jest 29 in native ESM mode (NODE_OPTIONS=--experimental-vm-modules, no config)', () =>
+    run([jestBin, ...jestArgs], jestEsm, { NODE_OPTIONS: '--experimental-vm-modules' }),
+  );
+  const vitest = writeProject(join(shared, 'vitest'), VITEST);
+  const vitestVersion = JSON.parse(readFileSync(bin('vitest/package.json'), 'utf8')).version;
+  check(`Vitest ${vitestVersion}, TypeScript, no config`, () => run([bin('vitest/vitest.mjs'), 'run'], vitest));
+
+  step('@types/express 4');
+  install(shared, ['@types/express@4']);
   check('TypeScript consumer with @types/express 4 (tsc --noEmit)', () => node(tsc, project) || 'no type errors');
+
+  // A service that only calls APIs installs express-m2m alone: no Express, no @types/express.
+  step('caller-only project');
+  const caller = writeProject(join(work, 'caller'), CALLER_ONLY);
+  install(caller, [tarball, pinned('typescript'), pinned('@types/node')]);
+  check('caller-only: installing express-m2m brings no Express', () => {
+    const installed = readdirSync(join(caller, 'node_modules'));
+    if (installed.includes('express')) throw new Error('express was installed (a required peer dependency?)');
+    return 'no express in node_modules';
+  });
+  check(
+    'caller-only: tsc --noEmit, skipLibCheck false, without @types/express',
+    () => node(join(caller, 'node_modules/typescript/bin/tsc'), caller) || 'no type errors',
+  );
+  check('caller-only: a token request with createTokenClient against createTestIssuer', () =>
+    node('caller.mjs', caller),
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
 
-console.log(failures === 0 ? 'packaging: all checks passed' : `packaging: ${failures} check(s) failed`);
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+console.log(
+  failures === 0
+    ? `packaging: all checks passed in ${seconds} s`
+    : `packaging: ${failures} check(s) failed (${seconds} s)`,
+);
 process.exit(failures === 0 ? 0 : 1);

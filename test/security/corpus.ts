@@ -1,6 +1,6 @@
 /**
  * The hostile-input corpus: each entry builds one HTTP request and states the answer the
- * API must give (status + RFC 6750 error code), per the error table of SPEC.md:
+ * API must give (status + RFC 6750 error code), per the error table of the README ("Errors"):
  * header-syntax problems are 400 `invalid_request`, token problems 401 `invalid_token`,
  * no bearer credentials at all 401 without a code (`"unauthorized"` in the body), and bytes
  * Node's own HTTP parser refuses never reach the middleware (`http_parser`: Node's bare 400).

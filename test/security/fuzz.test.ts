@@ -15,8 +15,8 @@
  *
  * A fourth property signs random headers and claims with the HS256 API's secret, so the
  * signature is valid and the claims checks themselves are fuzzed; its oracle is the policy
- * (SPEC: exact iss, aud containing the audience, finite numeric exp in the future, nbf/iat
- * not in the future, client-credentials grant), not byte identity.
+ * (exact iss, aud containing the audience, finite numeric exp in the future, nbf/iat not in
+ * the future, a client-credentials token naming its client), not byte identity.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -352,7 +352,7 @@ const hsClaims = fc.tuple(payloadObject, fc.boolean()).map(([hostile, onTopOfVal
 });
 
 const TOLERANCE = 5;
-/** What SPEC's policy allows through the HS256 API (default options). */
+/** What the verification policy allows through the HS256 API (default options). */
 function policyAllows(header: Record<string, unknown>, claims: unknown): boolean {
   if (header.alg !== 'HS256') return false;
   // RFC 7515 §4.1.11 / RFC 7797: only `b64` is understood as critical, and an unencoded payload is no JWT.
@@ -370,7 +370,8 @@ function policyAllows(header: Record<string, unknown>, claims: unknown): boolean
   if (typeof c.exp !== 'number' || !Number.isFinite(c.exp) || c.exp <= Math.floor(now) - TOLERANCE) return false;
   if (c.nbf !== undefined && (typeof c.nbf !== 'number' || c.nbf > Math.floor(now) + TOLERANCE)) return false;
   if (c.iat !== undefined && (typeof c.iat !== 'number' || c.iat > now + TOLERANCE)) return false;
-  // SPEC "M2M detection" and the clientId rule (client_id ?? azp ?? cid ?? appid ?? sub).
+  // M2M detection (README, "M2M detection") and the client id rule: the first of client_id,
+  // azp, cid, appid, sub that is present names the client and must be a non-empty string.
   const sub = c.sub;
   const str = (v: unknown): v is string => typeof v === 'string' && v !== '';
   const m2m =

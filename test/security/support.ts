@@ -8,20 +8,9 @@ import { createHash, createHmac, createPublicKey, constants, sign as cryptoSign,
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
 
-// ---------------------------------------------------------------------------------------------
-// Express 4 or 5 (EXPRESS_MAJOR=4 runs the suite against the `express4` alias).
-
-export const expressMajor = process.env.EXPRESS_MAJOR === '4' ? 4 : 5;
-
-const loaded = expressMajor === 4 ? await import('express4') : await import('express');
-
-/** The `express` function of the major under test. */
-export const express = loaded.default as unknown as {
-  (): Express;
-  urlencoded(options?: { extended?: boolean; limit?: string | number }): import('express').RequestHandler;
-};
+// Express 4 or 5: the one loader of the test suite, re-exported for the security tests.
+export { express, expressMajor } from '../helpers/express.js';
 
 // ---------------------------------------------------------------------------------------------
 // Base64url and raw JWS.
