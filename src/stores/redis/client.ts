@@ -155,6 +155,7 @@ function adaptNodeRedis(client: NodeRedisClient): RedisAdapter {
       return {
         subscribed,
         async close() {
+          if (closed) return;
           closed = true;
           if (subscriber.isReady) await withTimeout(subscriber.unsubscribe(channel), 1, 'UNSUBSCRIBE').catch(() => {});
           try {
@@ -193,6 +194,7 @@ function adaptIORedis(client: IORedisClient): RedisAdapter {
       return {
         subscribed,
         async close() {
+          if (closed) return;
           closed = true;
           if (subscriber.status === 'ready')
             await withTimeout(subscriber.unsubscribe(channel), 1, 'UNSUBSCRIBE').catch(() => {});

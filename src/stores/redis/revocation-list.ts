@@ -88,6 +88,7 @@ export function createRedisRevocationList(
 
   let subscription: RedisSubscription | undefined;
   let closed = false;
+  let closing = Promise.resolve();
   let merging: Promise<void> | undefined;
   let mergeAgain = false;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -211,11 +212,14 @@ export function createRedisRevocationList(
       await withTimeout(subscription.subscribed, timeout, 'SUBSCRIBE');
       await merge();
     },
-    async close() {
-      closed = true;
-      clearTimeout(retryTimer);
-      stopListening();
-      await subscription?.close();
+    close() {
+      if (!closed) {
+        closed = true;
+        clearTimeout(retryTimer);
+        stopListening();
+        closing = subscription?.close() ?? Promise.resolve();
+      }
+      return closing;
     },
   };
 }
