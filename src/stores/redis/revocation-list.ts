@@ -7,9 +7,8 @@
 import { StoreUnavailableError } from '../errors.js';
 import type { RevocationEntry, RevocationRecord, RevokeClientOptions } from '../revocation-entry.js';
 import { buildEntry, checkEntryArgument, parseRecord } from '../revocation-entry.js';
-import { RevocationIndex } from '../revocation-index.js';
+import { entryRecord, RevocationIndex, tombstoneRecord } from '../revocation-index.js';
 import type { RevocationList } from '../revocation-list.js';
-import { entryRecord, tombstoneRecord } from '../revocation-list.js';
 import type { RedisClientLike, RedisSubscription } from './client.js';
 import { adaptRedisClient, withTimeout } from './client.js';
 import { LOAD_RECORDS, PUT_RECORD } from './scripts.js';
