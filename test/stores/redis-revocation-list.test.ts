@@ -8,6 +8,7 @@ import type { ClientKind, RedisServer, TcpProxy, TestClient } from '../helpers/r
 
 let server: RedisServer;
 const cleanups: (() => Promise<void>)[] = [];
+const HASH = 'express-m2m:revocations:entries';
 
 beforeAll(async () => {
   server = await startRedis();
@@ -111,7 +112,7 @@ describe.each(CLIENT_KINDS)('createRedisRevocationList with %s', (kind) => {
     await server.start();
     const admin = await client(kind);
     await waitFor(
-      async () => Number(await admin.command('HLEN', 'express-m2m:revocations:entries')) === 1,
+      async () => Number(await admin.command('HLEN', HASH)) === 1,
       'the list to be written back',
       10_000,
       20,
@@ -147,7 +148,7 @@ describe.each(CLIENT_KINDS)('createRedisRevocationList with %s', (kind) => {
     await server.start(); // empty: no persistence
     const admin = await client(kind);
     await waitFor(
-      async () => Number(await admin.command('HLEN', 'express-m2m:revocations:entries')) === 2,
+      async () => Number(await admin.command('HLEN', HASH)) === 2,
       'A to write back its entry and its tombstone',
       10_000,
       20,
@@ -160,6 +161,59 @@ describe.each(CLIENT_KINDS)('createRedisRevocationList with %s', (kind) => {
     const late = await instance(kind);
     expect(late.list()).toEqual([kept]);
     expect(a.list()).toEqual([kept]);
+  });
+
+  it('a change made without having seen a newer version (a clock ahead elsewhere) is written on top of it', async () => {
+    const ahead = createRedisRevocationList((await client(kind)).client, { now: () => Date.now() + 3_600_000 });
+    cleanups.push(() => ahead.close());
+    await ahead.ready();
+    await ahead.revokeClient('billing', { issuedBefore: 500 });
+    // This instance never loaded the list, so its first version is older than the one in Redis.
+    const behind = createRedisRevocationList((await client(kind)).client);
+    cleanups.push(() => behind.close());
+    const entry = await behind.revokeClient('billing', { issuedBefore: 2000 });
+    expect(behind.list()).toEqual([entry]);
+    await waitFor(() => ahead.isRevoked(token({ iat: 1000 }), nowSeconds()), 'the later change to win', 1000, 1);
+    expect(await (await instance(kind)).list()).toEqual([entry]);
+  });
+
+  it('ready() fails with StoreUnavailableError while Redis is down, and the list catches up once it is back', async () => {
+    const a = await instance(kind);
+    await a.revokeToken('jti-1');
+    const connected = await client(kind);
+    await server.stop();
+    const late = createRedisRevocationList(connected.client, { timeout: 0.3 });
+    cleanups.push(() => late.close());
+    expect(await rejection(late.ready())).toBeInstanceOf(StoreUnavailableError);
+    await server.start();
+    // A writes its list back; the late instance subscribes and loads it on its own.
+    await waitFor(() => late.isRevoked(token(), nowSeconds()), 'the late instance to load the list', 10_000, 10);
+  });
+
+  it('a merge that times out is reported to onError and retried', async () => {
+    const errors: unknown[] = [];
+    const list = createRedisRevocationList((await client(kind)).client, {
+      timeout: 0.3,
+      onError: (error) => errors.push(error),
+    });
+    cleanups.push(() => list.close());
+    await list.ready();
+    // A record this instance has not heard of (written without a publish), then a stalled Redis.
+    const admin = await client(kind);
+    const expiresAt = Math.floor(nowSeconds()) + 3600;
+    const entry = { type: 'token', jti: 'jti-1', expiresAt, revokedAt: nowSeconds() };
+    const id = JSON.stringify(['token', null, 'jti-1']);
+    await admin.command('HSET', HASH, id, JSON.stringify({ id, at: Date.now(), expiresAt, entry }));
+    await admin.command('CLIENT', 'PAUSE', '5000', 'WRITE');
+    try {
+      expect(await rejection(list.ready())).toBeInstanceOf(StoreUnavailableError);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(StoreUnavailableError);
+      expect(list.isRevoked(token(), nowSeconds())).toBe(false);
+    } finally {
+      await admin.command('CLIENT', 'UNPAUSE');
+    }
+    await waitFor(() => list.isRevoked(token(), nowSeconds()), 'the retried merge', 5000, 5);
   });
 
   it('loads only well-formed records and ignores junk on the channel', async () => {
