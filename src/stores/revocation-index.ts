@@ -141,15 +141,10 @@ export function entryRecord(index: RevocationIndex, entry: RevocationEntry, nowM
 }
 
 /**
- * A tombstone for `entry`, kept until the entry would have expired; undefined when the index
- * holds no live entry with that id.
+ * A tombstone for the entry `id`, kept until that entry would have expired; undefined when
+ * the index holds no live entry with that id.
  */
-export function tombstoneRecord(
-  index: RevocationIndex,
-  entry: RevocationEntry,
-  nowMs: number,
-): RevocationRecord | undefined {
-  const id = entryId(entry);
+export function tombstoneRecord(index: RevocationIndex, id: string, nowMs: number): RevocationRecord | undefined {
   const current = index.get(id);
   if (current?.entry == null || current.expiresAt <= nowMs / 1000) return undefined;
   return Object.freeze({ id, at: nextVersion(index, id, nowMs), expiresAt: current.expiresAt, entry: null });

@@ -4,8 +4,14 @@
  *
  * @module
  */
-import type { RevocationCheck, RevocationEntry, RevokeClientOptions, RevokeOptions } from './revocation-entry.js';
-import { buildEntry, checkEntryArgument } from './revocation-entry.js';
+import type {
+  RevocationCheck,
+  RevocationEntry,
+  RevocationEntryIdentity,
+  RevokeClientOptions,
+  RevokeOptions,
+} from './revocation-entry.js';
+import { buildEntry, removalId } from './revocation-entry.js';
 import { entryRecord, RevocationIndex, tombstoneRecord } from './revocation-index.js';
 
 export type {
@@ -13,6 +19,7 @@ export type {
   KeyRevocationEntry,
   RevocationCheck,
   RevocationEntry,
+  RevocationEntryIdentity,
   RevokeClientOptions,
   RevokeOptions,
   TokenRevocationEntry,
@@ -38,8 +45,11 @@ export interface RevocationList {
   revokeKey(kid: string, options?: RevokeOptions): RevocationEntry | Promise<RevocationEntry>;
   /** Every unexpired entry. */
   list(): RevocationEntry[];
-  /** Removes `entry` (as returned by `list()` or `revoke*()`); true when it was present. */
-  remove(entry: RevocationEntry): boolean | Promise<boolean>;
+  /**
+   * Removes an entry: one returned by `list()` or `revoke*()`, or its identity
+   * (`{ type: 'client', clientId, issuer? }`); true when it was present.
+   */
+  remove(entry: RevocationEntryIdentity): boolean | Promise<boolean>;
 }
 
 /** The in-memory revocation list: every method is synchronous. */
@@ -47,7 +57,7 @@ export interface MemoryRevocationList extends RevocationList {
   revokeClient(clientId: string, options?: RevokeClientOptions): RevocationEntry;
   revokeToken(jti: string, options?: RevokeOptions): RevocationEntry;
   revokeKey(kid: string, options?: RevokeOptions): RevocationEntry;
-  remove(entry: RevocationEntry): boolean;
+  remove(entry: RevocationEntryIdentity): boolean;
 }
 
 /** Options of {@link createRevocationList}. */
@@ -92,7 +102,7 @@ export function createRevocationList(options: RevocationListOptions = {}): Memor
     list: () => index.entries(now() / 1000),
     remove(entry) {
       const nowMs = now();
-      const tombstone = tombstoneRecord(index, checkEntryArgument(entry), nowMs);
+      const tombstone = tombstoneRecord(index, removalId(entry), nowMs);
       return tombstone !== undefined && index.apply(tombstone, nowMs / 1000);
     },
   };

@@ -5,8 +5,14 @@
  * @module
  */
 import { StoreUnavailableError } from '../errors.js';
-import type { RevocationEntry, RevocationRecord, RevokeClientOptions } from '../revocation-entry.js';
-import { buildEntry, checkEntryArgument, parseRecord } from '../revocation-entry.js';
+import type {
+  RevocationEntry,
+  RevocationEntryIdentity,
+  RevocationRecord,
+  RevokeClientOptions,
+  RevokeOptions,
+} from '../revocation-entry.js';
+import { buildEntry, parseRecord, removalId } from '../revocation-entry.js';
 import { entryRecord, RevocationIndex, tombstoneRecord } from '../revocation-index.js';
 import type { RevocationList } from '../revocation-list.js';
 import type { RedisClientLike, RedisSubscription } from './client.js';
@@ -32,9 +38,9 @@ export interface RedisRevocationList extends RevocationList {
   /** Subscribes to changes and loads the list from Redis (merging in what this instance knows). */
   ready(): Promise<void>;
   revokeClient(clientId: string, options?: RevokeClientOptions): Promise<RevocationEntry>;
-  revokeToken(jti: string, options?: { issuer?: string; expiresAt?: number }): Promise<RevocationEntry>;
-  revokeKey(kid: string, options?: { issuer?: string; expiresAt?: number }): Promise<RevocationEntry>;
-  remove(entry: RevocationEntry): Promise<boolean>;
+  revokeToken(jti: string, options?: RevokeOptions): Promise<RevocationEntry>;
+  revokeKey(kid: string, options?: RevokeOptions): Promise<RevocationEntry>;
+  remove(entry: RevocationEntryIdentity): Promise<boolean>;
   /** Unsubscribes and stops merging. The application's Redis client is left open. */
   close(): Promise<void>;
 }
@@ -202,8 +208,8 @@ export function createRedisRevocationList(
     revokeToken: (jti, revokeOptions) => revoke('token', jti, revokeOptions),
     revokeKey: (kid, revokeOptions) => revoke('key', kid, revokeOptions),
     async remove(entry) {
-      const checked = checkEntryArgument(entry);
-      return (await write(() => tombstoneRecord(index, checked, now()))) !== undefined;
+      const id = removalId(entry);
+      return (await write(() => tombstoneRecord(index, id, now()))) !== undefined;
     },
     async ready() {
       if (closed) throw new StoreUnavailableError('the revocation list is closed');
