@@ -27,7 +27,7 @@ export interface RedisRevocationListOptions {
   channel?: string;
   /** Seconds to wait for each Redis command before failing (default 2). */
   timeout?: number;
-  /** Called when a merge with Redis failed (it is retried); for logs and alerts. */
+  /** Called when a merge with Redis failed (it is retried); for logs and alerts. A hook that throws is ignored. */
   onError?: (error: StoreUnavailableError) => void;
   /** Clock in epoch milliseconds (default `Date.now`); every instance's clock orders concurrent changes. */
   now?: () => number;
@@ -156,7 +156,11 @@ export function createRedisRevocationList(
         scheduleRetry();
         const unavailable =
           error instanceof StoreUnavailableError ? error : new StoreUnavailableError('merge failed', { cause: error });
-        onError?.(unavailable);
+        try {
+          onError?.(unavailable);
+        } catch {
+          // A failing hook must not stop the retries.
+        }
         throw unavailable;
       } finally {
         merging = undefined;
