@@ -1,9 +1,13 @@
 /**
  * In-process micro-benchmark (child process, IPC result): express-m2m's `verifier.verify()`
  * against bare `jose.jwtVerify` with a local key, and node:crypto's raw RS256 signature check
- * as the floor. The issuer is an in-process server on 127.0.0.1; nothing external is fetched.
+ * as the floor; then the CPU cost of hostile tokens (16 KB headers built to be expensive)
+ * against a forged-signature check, the cost every attacker can already impose. The issuer is
+ * an in-process server on 127.0.0.1; nothing external is fetched.
  *
- * argv[2]: JSON `{ seconds, rounds, tokens, concurrency: [1, 50], maxOtherCpu, retries, quietWait }`.
+ * argv[2]: JSON `{ seconds, rounds, tokens, concurrency: [1, 50], maxOtherCpu, retries, quietWait,
+ * parts: ['throughput', 'hostile'] }`. Run directly (`npm run build && node bench/micro.mjs
+ * '{"parts":["hostile"]}'`), it prints its result instead of sending it.
  */
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -21,8 +25,9 @@ const {
   maxOtherCpu = 1,
   retries = 0,
   quietWait = 0,
+  parts = ['throughput', 'hostile'],
 } = JSON.parse(process.argv[2] ?? '{}');
-const progress = (text) => process.send?.({ type: 'progress', text });
+const progress = (text) => (process.send ? process.send({ type: 'progress', text }) : console.error(text));
 const CACHE_FILL = 9_999; // one less than the default cache.max, so the hot token never evicts another
 
 async function measure(fn, { seconds: duration, concurrency: width }) {
@@ -59,6 +64,9 @@ async function main() {
     const nextToken = () => distinct[next++ % distinct.length];
 
     const verifier = createVerifier({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE });
+    await verifier.ready();
+    const hostile = parts.includes('hostile') ? await measureHostile(verifier, mint, issuer.issuer) : undefined;
+    if (!parts.includes('throughput')) return { hostile };
     const hotEmpty = createVerifier({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE });
     const hotFull = createVerifier({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE });
     const uncached = createVerifier({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, cache: false });
@@ -139,13 +147,105 @@ async function main() {
       perRound: samples[index],
       foreignCpu: foreign[index],
     }));
-    return { seconds, rounds, tokens: tokenCount, concurrency, results };
+    return { seconds, rounds, tokens: tokenCount, concurrency, results, hostile };
   } finally {
     await issuer.close();
   }
 }
 
+/**
+ * Tokens just under the 16 KB limit whose header is built to cost CPU (deep nesting, thousands
+ * of arrays or members), refused on `alg` or carrying a forged signature, next to the reference
+ * costs: a small refused header and a forged signature on an ordinary token.
+ */
+function hostileTokens(mint, issuerUrl) {
+  const claims = auth0Claims({ issuer: issuerUrl });
+  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  const signature = Buffer.alloc(256, 7).toString('base64url');
+  const forged = (token) => `${token.slice(0, token.lastIndexOf('.'))}.${signature}`;
+  // Room left for the header's JSON once the payload and a 2048-bit signature are in.
+  const room = Math.floor(((16 * 1024 - payload.length - 344 - 2) * 3) / 4) - 64;
+  const fill = {
+    nested: (n) => '['.repeat(n >> 1) + ']'.repeat(n >> 1),
+    arrays: (n) =>
+      `[${Array(Math.floor(n / 3))
+        .fill('[]')
+        .join(',')}]`,
+    members: (n) =>
+      `{${Array.from({ length: Math.floor(n / 9) }, (_, i) => `"${i.toString(36).padStart(3, '0')}":0`).join(',')}}`,
+    strings: (n) =>
+      `[${Array(Math.floor(n / 9))
+        .fill('"\\u0000"')
+        .join(',')}]`,
+    // Shapes within the header limits: one long escaped string, one long number, 99 long keys.
+    'one escaped string': (n) => `"${'\\u00e9'.repeat(Math.floor((n - 2) / 6))}"`,
+    'one long number': (n) => `0.${'1'.repeat(n - 2)}`,
+    'long keys': (n) =>
+      `{${Array.from({ length: 98 }, (_, i) => `"${String(i).padStart(Math.floor(n / 98) - 8, 'k')}":0`).join(',')}}`,
+  };
+  const raw = (header) => Buffer.from(header).toString('base64url');
+  const tokens = [
+    ['reference: alg none, small header', `${raw('{"alg":"none"}')}.${payload}.`],
+    ['reference: forged RS256 signature, ordinary token', forged(mint(claims))],
+  ];
+  for (const [shape, build] of Object.entries(fill)) {
+    const body = build(room);
+    tokens.push([`alg none, 16 KB header of ${shape}`, `${raw(`{"alg":"none","x":${body}}`)}.${payload}.`]);
+    tokens.push([
+      `crit unknown, 16 KB header of ${shape}`,
+      `${raw(`{"alg":"RS256","crit":["zip"],"zip":1,"x":${body}}`)}.${payload}.${signature}`,
+    ]);
+    tokens.push([
+      `RS256 forged, 16 KB header of ${shape}`,
+      `${raw(`{"alg":"RS256","typ":"JWT","kid":"micro-key","x":${body}}`)}.${payload}.${signature}`,
+    ]);
+  }
+  for (const [name, token] of tokens) if (token.length > 16 * 1024) throw new Error(`${name}: ${token.length} chars`);
+  return tokens;
+}
+
+/** CPU microseconds per `verify()` of each hostile token (each must be refused), and the worst ratio. */
+async function measureHostile(verifier, mint, issuerUrl) {
+  const tokens = hostileTokens(mint, issuerUrl);
+  const costs = [];
+  for (const [name, token] of tokens) {
+    const once = () =>
+      verifier.verify(token).then(
+        () => {
+          throw new Error(`${name} was accepted`);
+        },
+        () => undefined,
+      );
+    for (let i = 0; i < 200; i++) await once();
+    const samples = [];
+    for (let round = 0; round < rounds; round++) {
+      const iterations = 1000;
+      const start = process.cpuUsage();
+      for (let i = 0; i < iterations; i++) await once();
+      const used = process.cpuUsage(start);
+      samples.push((used.user + used.system) / iterations);
+    }
+    samples.sort((a, b) => a - b);
+    costs.push({ name, length: token.length, cpuMicroseconds: samples[samples.length >> 1] });
+    progress(`micro: hostile ${name}: ${samples[samples.length >> 1].toFixed(1)} µs CPU`);
+  }
+  const forgedCost = costs[1].cpuMicroseconds;
+  const worst = costs.slice(2).reduce((a, b) => (b.cpuMicroseconds > a.cpuMicroseconds ? b : a));
+  const ratio = worst.cpuMicroseconds / forgedCost;
+  progress(
+    `micro: worst hostile header (${worst.name}) costs ${ratio.toFixed(2)}x a forged-signature check ` +
+      `(${worst.cpuMicroseconds.toFixed(1)} vs ${forgedCost.toFixed(1)} µs CPU; budget 5x)`,
+  );
+  return { costs, worst: worst.name, ratioToForgedSignature: ratio };
+}
+
 main().then(
-  (result) => process.send({ type: 'result', result }, () => process.exit(0)),
-  (error) => process.send({ type: 'error', message: String(error?.stack ?? error) }, () => process.exit(1)),
+  (result) =>
+    process.send
+      ? process.send({ type: 'result', result }, () => process.exit(0))
+      : (console.log(JSON.stringify(result, null, 2)), process.exit(0)),
+  (error) => {
+    if (!process.send) throw error;
+    process.send({ type: 'error', message: String(error?.stack ?? error) }, () => process.exit(1));
+  },
 );

@@ -6,6 +6,7 @@
  * @module
  */
 import { errors, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { normalizeTyp } from './compact.js';
 
 /** The checks to run; every duration in seconds. */
 export interface ClaimsSetOptions {
@@ -19,11 +20,6 @@ export interface ClaimsSetOptions {
 }
 
 const CHECK_FAILED = 'check_failed';
-
-function normalizeTyp(value: string): string {
-  const lower = value.toLowerCase();
-  return value.includes('/') ? lower : `application/${lower}`;
-}
 
 function numericDate(payload: JWTPayload, claim: 'iat' | 'nbf' | 'exp', required = false): number | undefined {
   const value = payload[claim];

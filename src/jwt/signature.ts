@@ -1,7 +1,8 @@
 /**
  * JWS signature checks with node:crypto `KeyObject`s, about twice as fast as jose 6's
- * WebCrypto path. Each algorithm is bound explicitly to its key type, padding, salt length
- * and curve, so a key can never be used with an algorithm it was not meant for. The
+ * WebCrypto path. Each algorithm is bound, through the package's algorithm table
+ * (`algorithms.ts`), to its key type, padding, salt length and curve, so a key can never be
+ * used with an algorithm it was not meant for. The
  * differential test (`test/jwt/differential.test.ts`) proves the same accept/reject decisions
  * as `jose.jwtVerify`.
  *
@@ -9,75 +10,46 @@
  */
 import { constants, createHmac, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { errors } from 'jose';
-
-interface AlgorithmBinding {
-  /** node:crypto digest name, or `null` for EdDSA (the digest is part of the scheme). */
-  hash: 'sha256' | 'sha384' | 'sha512' | null;
-  keyType: 'rsa' | 'ec' | 'ed25519' | 'secret';
-  padding?: number;
-  saltLength?: number;
-  /** OpenSSL curve name for ECDSA. */
-  curve?: string;
-}
-
-const rsa = (bits: 256 | 384 | 512): AlgorithmBinding => ({
-  hash: `sha${bits}`,
-  keyType: 'rsa',
-  padding: constants.RSA_PKCS1_PADDING,
-});
-const pss = (bits: 256 | 384 | 512): AlgorithmBinding => ({
-  hash: `sha${bits}`,
-  keyType: 'rsa',
-  padding: constants.RSA_PKCS1_PSS_PADDING,
-  saltLength: bits / 8,
-});
-const ecdsa = (bits: 256 | 384 | 512, curve: string): AlgorithmBinding => ({
-  hash: `sha${bits}`,
-  keyType: 'ec',
-  curve,
-});
-const hmac = (bits: 256 | 384 | 512): AlgorithmBinding => ({ hash: `sha${bits}`, keyType: 'secret' });
-
-const BINDINGS: Readonly<Record<string, AlgorithmBinding>> = Object.freeze({
-  RS256: rsa(256),
-  RS384: rsa(384),
-  RS512: rsa(512),
-  PS256: pss(256),
-  PS384: pss(384),
-  PS512: pss(512),
-  ES256: ecdsa(256, 'prime256v1'),
-  ES384: ecdsa(384, 'secp384r1'),
-  ES512: ecdsa(512, 'secp521r1'),
-  EdDSA: { hash: null, keyType: 'ed25519' },
-  HS256: hmac(256),
-  HS384: hmac(384),
-  HS512: hmac(512),
-});
+import { algorithmSpec, type AlgorithmSpec } from '../algorithms.js';
 
 const MIN_RSA_BITS = 2048;
+/** RSA public exponents below this are refused: with e = 1 a "signature" is just the padded hash. */
+const MIN_RSA_EXPONENT = 3n;
 
 /**
- * Checks that `key` may verify `alg` signatures.
+ * Checks that `key` may verify `alg` signatures: key type, curve, and for RSA a modulus of at
+ * least 2048 bits and an odd public exponent of at least 3. jose checks all but the exponent;
+ * with e = 1 anyone can forge a signature (it is the PKCS#1-padded hash itself), and an even
+ * exponent is not a valid RSA key, so those keys are refused even though jose accepts them.
  *
- * @throws TypeError when the key's type, size or curve does not match the algorithm (jose's
- *   convention for unusable keys), `JOSENotSupported` for an unknown algorithm.
+ * @example
+ * ```ts
+ * assertKeyFitsAlgorithm('ES256', createPublicKey({ key: jwk, format: 'jwk' }));
+ * ```
+ * @returns the algorithm's entry in the package's algorithm table.
+ * @throws TypeError when the key's type, size, exponent or curve does not match the algorithm
+ *   (jose's convention for unusable keys), `JOSENotSupported` for an unknown algorithm.
  */
-export function assertKeyFitsAlgorithm(alg: string, key: KeyObject): AlgorithmBinding {
-  const binding = Object.hasOwn(BINDINGS, alg) ? BINDINGS[alg] : undefined;
-  if (binding === undefined) throw new errors.JOSENotSupported('Unsupported "alg" value');
-  if (binding.keyType === 'secret') {
+export function assertKeyFitsAlgorithm(alg: string, key: KeyObject): AlgorithmSpec {
+  const spec = algorithmSpec(alg);
+  if (spec === undefined) throw new errors.JOSENotSupported('Unsupported "alg" value');
+  if (spec.keyType === 'secret') {
     if (key.type !== 'secret') throw new TypeError(`${alg} needs a secret key`);
-    return binding;
+    return spec;
   }
   if (key.type !== 'public') throw new TypeError(`${alg} needs a public key`);
-  if (key.asymmetricKeyType !== binding.keyType) throw new TypeError(`${alg} needs a ${binding.keyType} key`);
+  if (key.asymmetricKeyType !== spec.keyType) throw new TypeError(`${alg} needs a ${spec.keyType} key`);
   const details = key.asymmetricKeyDetails ?? {};
-  if (binding.keyType === 'rsa' && (details.modulusLength ?? 0) < MIN_RSA_BITS) {
-    throw new TypeError(`${alg} requires key modulusLength to be 2048 bits or larger`);
+  if (spec.keyType === 'rsa') {
+    if ((details.modulusLength ?? 0) < MIN_RSA_BITS)
+      throw new TypeError(`${alg} requires key modulusLength to be 2048 bits or larger`);
+    const exponent = details.publicExponent ?? 0n;
+    if (exponent < MIN_RSA_EXPONENT || exponent % 2n === 0n)
+      throw new TypeError(`${alg} requires an odd RSA public exponent of at least 3`);
   }
-  if (binding.curve !== undefined && details.namedCurve !== binding.curve)
-    throw new TypeError(`${alg} needs the ${binding.curve} curve`);
-  return binding;
+  if (spec.curve !== undefined && details.namedCurve !== spec.curve)
+    throw new TypeError(`${alg} needs the ${spec.curve} curve`);
+  return spec;
 }
 
 /**
@@ -87,15 +59,15 @@ export function assertKeyFitsAlgorithm(alg: string, key: KeyObject): AlgorithmBi
  * @throws TypeError when the key does not fit the algorithm.
  */
 export function verifySignature(alg: string, key: KeyObject, signingInput: Buffer, signature: Buffer): boolean {
-  const binding = assertKeyFitsAlgorithm(alg, key);
-  if (binding.keyType === 'secret') {
-    const expected = createHmac(binding.hash as string, key)
+  const spec = assertKeyFitsAlgorithm(alg, key);
+  if (spec.keyType === 'secret') {
+    const expected = createHmac(spec.hash as string, key)
       .update(signingInput)
       .digest();
     return expected.length === signature.length && timingSafeEqual(expected, signature);
   }
   try {
-    return verify(binding.hash, signingInput, verifyKey(binding, key), signature);
+    return verify(spec.hash, signingInput, verifyKey(spec, key), signature);
   } catch {
     // OpenSSL rejects some malformed signatures by throwing rather than returning false.
     return false;
@@ -116,11 +88,11 @@ export function verifySignatureOffThread(
   signingInput: Buffer,
   signature: Buffer,
 ): boolean | Promise<boolean> {
-  const binding = assertKeyFitsAlgorithm(alg, key);
-  if (binding.keyType === 'secret') return verifySignature(alg, key, signingInput, signature);
+  const spec = assertKeyFitsAlgorithm(alg, key);
+  if (spec.keyType === 'secret') return verifySignature(alg, key, signingInput, signature);
   return new Promise((resolve) => {
     try {
-      verify(binding.hash, signingInput, verifyKey(binding, key), signature, (error, valid) =>
+      verify(spec.hash, signingInput, verifyKey(spec, key), signature, (error, valid) =>
         resolve(error === null && valid),
       );
     } catch {
@@ -129,10 +101,13 @@ export function verifySignatureOffThread(
   });
 }
 
-function verifyKey(binding: AlgorithmBinding, key: KeyObject) {
-  if (binding.keyType === 'ec') return { key, dsaEncoding: 'ieee-p1363' as const };
-  if (binding.padding === undefined) return key;
-  return binding.saltLength === undefined
-    ? { key, padding: binding.padding }
-    : { key, padding: binding.padding, saltLength: binding.saltLength };
+/** The node:crypto verify options the algorithm fixes: P1363 signatures for ECDSA, PSS with a digest-sized salt. */
+function verifyKey(spec: AlgorithmSpec, key: KeyObject) {
+  if (spec.keyType === 'ec') return { key, dsaEncoding: 'ieee-p1363' as const };
+  if (spec.keyType !== 'rsa') return key;
+  return spec.pss
+    ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: DIGEST_BYTES[spec.hash as string] as number }
+    : { key, padding: constants.RSA_PKCS1_PADDING };
 }
+
+const DIGEST_BYTES: Readonly<Record<string, number>> = { sha256: 32, sha384: 48, sha512: 64 };

@@ -10,11 +10,6 @@ import { validateClaimsSet, type ClaimsSetOptions } from './claims-set.js';
 import { decodeBase64url, decodeJsonObject, parseCompact, type ParsedCompact } from './compact.js';
 import { verifySignature, verifySignatureOffThread } from './signature.js';
 
-/** Options of {@link verifyJwt}. */
-export interface JwtVerifyOptions extends ClaimsSetOptions {
-  algorithms: readonly string[];
-}
-
 /** A verified token. */
 export interface VerifiedJwt {
   header: JWTHeaderParameters;
@@ -22,16 +17,19 @@ export interface VerifiedJwt {
 }
 
 /**
- * Parses a compact JWS and refuses an `alg` outside the allow-list, before any key lookup.
+ * Parses a compact JWS and refuses an `alg` outside the allow-list (and, when `typ` is given,
+ * another `typ`) before any key lookup and before any work that grows with the header.
  *
- * @throws jose's `JWSInvalid`, `JWTInvalid`, `JOSENotSupported` or `JOSEAlgNotAllowed`.
+ * @example
+ * ```ts
+ * const parsed = parseJwt(token, ['RS256']);
+ * const { payload } = verifyParsedJwt(parsed, publicKey, claimsOptions, Math.floor(Date.now() / 1000));
+ * ```
+ * @throws jose's `JWSInvalid`, `JWTInvalid`, `JOSENotSupported`, `JOSEAlgNotAllowed` or
+ *   `JWTClaimValidationFailed` (claim `typ`).
  */
-export function parseJwt(token: string, algorithms: readonly string[]): ParsedCompact {
-  const parsed = parseCompact(token);
-  if (!algorithms.includes(parsed.header.alg as string)) {
-    throw new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
-  }
-  return parsed;
+export function parseJwt(token: string, algorithms: readonly string[], typ?: string): ParsedCompact {
+  return parseCompact(token, { algorithms, typ });
 }
 
 /**
@@ -91,14 +89,4 @@ function decodeVerifiedClaims(parsed: ParsedCompact, options: ClaimsSetOptions, 
   if (payload === undefined) throw new errors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
   validateClaimsSet(parsed.header, payload, options, now);
   return { header: parsed.header, payload };
-}
-
-/** Verifies a compact JWT with `key`: the whole pipeline, with jose's decisions. */
-export function verifyJwt(
-  token: string,
-  key: KeyObject,
-  options: JwtVerifyOptions,
-  now = Math.floor(Date.now() / 1000),
-): VerifiedJwt {
-  return verifyParsedJwt(parseJwt(token, options.algorithms), key, options, now);
 }

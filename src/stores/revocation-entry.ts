@@ -38,6 +38,12 @@ export interface KeyRevocationEntry extends RevocationEntryBase {
 /** One revocation, as returned by `list()` and accepted by `remove()`. */
 export type RevocationEntry = ClientRevocationEntry | TokenRevocationEntry | KeyRevocationEntry;
 
+/** What identifies an entry: `remove()` accepts an entry or just this. */
+export type RevocationEntryIdentity =
+  | Pick<ClientRevocationEntry, 'type' | 'clientId' | 'issuer'>
+  | Pick<TokenRevocationEntry, 'type' | 'jti' | 'issuer'>
+  | Pick<KeyRevocationEntry, 'type' | 'kid' | 'issuer'>;
+
 /** What the verifier knows about a verified token when it asks whether it is revoked. */
 export interface RevocationCheck {
   /** The token's `iss`. */
@@ -139,11 +145,20 @@ export function buildEntry(
   return Object.freeze({ type, clientId: subject, issuedBefore, ...base });
 }
 
-/** Validates an entry handed to `remove()`; throws TypeError when it is not an entry. */
-export function checkEntryArgument(entry: unknown): RevocationEntry {
-  const valid = parseEntry(entry);
-  if (valid === undefined) throw new TypeError('remove() takes an entry as returned by list() or revoke*()');
-  return valid;
+/**
+ * The id of the entry handed to `remove()`: an entry from `list()` or `revoke*()`, or just its
+ * identity (`{ type: 'client', clientId, issuer? }`, `{ type: 'token', jti }`, `{ type: 'key', kid }`).
+ * Throws TypeError for anything else.
+ */
+export function removalId(entry: unknown): string {
+  const raw = (entry ?? {}) as Record<string, unknown>;
+  const subject = raw.type === 'client' ? raw.clientId : raw.type === 'token' ? raw.jti : raw.kid;
+  const typeOk = raw.type === 'client' || raw.type === 'token' || raw.type === 'key';
+  const issuerOk = raw.issuer === undefined || isId(raw.issuer, MAX_ISSUER_LENGTH);
+  if (typeof entry !== 'object' || !typeOk || !isId(subject, MAX_ID_LENGTH) || !issuerOk) {
+    throw new TypeError('remove() takes an entry as returned by list() or revoke*()');
+  }
+  return JSON.stringify([raw.type, raw.issuer ?? null, subject]);
 }
 
 /** Parses a record read from a shared store; undefined when it is not well formed. */

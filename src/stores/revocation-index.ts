@@ -133,3 +133,25 @@ export class RevocationIndex {
     return entry.type === 'client' ? this.clients : entry.type === 'token' ? this.tokens : this.keys;
   }
 }
+
+/** A record for a new entry, versioned after whatever the index holds for the same id. */
+export function entryRecord(index: RevocationIndex, entry: RevocationEntry, nowMs: number): RevocationRecord {
+  const id = entryId(entry);
+  return Object.freeze({ id, at: nextVersion(index, id, nowMs), expiresAt: entry.expiresAt, entry });
+}
+
+/**
+ * A tombstone for the entry `id`, kept until that entry would have expired; undefined when
+ * the index holds no live entry with that id.
+ */
+export function tombstoneRecord(index: RevocationIndex, id: string, nowMs: number): RevocationRecord | undefined {
+  const current = index.get(id);
+  if (current?.entry == null || current.expiresAt <= nowMs / 1000) return undefined;
+  return Object.freeze({ id, at: nextVersion(index, id, nowMs), expiresAt: current.expiresAt, entry: null });
+}
+
+/** A version greater than the held one, even when the clock has not moved (or moved back). */
+function nextVersion(index: RevocationIndex, id: string, nowMs: number): number {
+  const current = index.get(id);
+  return current === undefined ? nowMs : Math.max(nowMs, current.at + 1);
+}

@@ -7,18 +7,19 @@
 import type {
   RevocationCheck,
   RevocationEntry,
-  RevocationRecord,
+  RevocationEntryIdentity,
   RevokeClientOptions,
   RevokeOptions,
 } from './revocation-entry.js';
-import { buildEntry, checkEntryArgument, entryId } from './revocation-entry.js';
-import { RevocationIndex } from './revocation-index.js';
+import { buildEntry, removalId } from './revocation-entry.js';
+import { entryRecord, RevocationIndex, tombstoneRecord } from './revocation-index.js';
 
 export type {
   ClientRevocationEntry,
   KeyRevocationEntry,
   RevocationCheck,
   RevocationEntry,
+  RevocationEntryIdentity,
   RevokeClientOptions,
   RevokeOptions,
   TokenRevocationEntry,
@@ -44,8 +45,11 @@ export interface RevocationList {
   revokeKey(kid: string, options?: RevokeOptions): RevocationEntry | Promise<RevocationEntry>;
   /** Every unexpired entry. */
   list(): RevocationEntry[];
-  /** Removes `entry` (as returned by `list()` or `revoke*()`); true when it was present. */
-  remove(entry: RevocationEntry): boolean | Promise<boolean>;
+  /**
+   * Removes an entry: one returned by `list()` or `revoke*()`, or its identity
+   * (`{ type: 'client', clientId, issuer? }`); true when it was present.
+   */
+  remove(entry: RevocationEntryIdentity): boolean | Promise<boolean>;
 }
 
 /** The in-memory revocation list: every method is synchronous. */
@@ -53,7 +57,7 @@ export interface MemoryRevocationList extends RevocationList {
   revokeClient(clientId: string, options?: RevokeClientOptions): RevocationEntry;
   revokeToken(jti: string, options?: RevokeOptions): RevocationEntry;
   revokeKey(kid: string, options?: RevokeOptions): RevocationEntry;
-  remove(entry: RevocationEntry): boolean;
+  remove(entry: RevocationEntryIdentity): boolean;
 }
 
 /** Options of {@link createRevocationList}. */
@@ -98,35 +102,8 @@ export function createRevocationList(options: RevocationListOptions = {}): Memor
     list: () => index.entries(now() / 1000),
     remove(entry) {
       const nowMs = now();
-      const tombstone = tombstoneRecord(index, checkEntryArgument(entry), nowMs);
+      const tombstone = tombstoneRecord(index, removalId(entry), nowMs);
       return tombstone !== undefined && index.apply(tombstone, nowMs / 1000);
     },
   };
-}
-
-/** A record for a new entry, versioned after whatever the index holds for the same id. */
-export function entryRecord(index: RevocationIndex, entry: RevocationEntry, nowMs: number): RevocationRecord {
-  const id = entryId(entry);
-  return Object.freeze({ id, at: nextVersion(index, id, nowMs), expiresAt: entry.expiresAt, entry });
-}
-
-/**
- * A tombstone for `entry`, kept until the entry would have expired; undefined when the index
- * holds no live entry with that id.
- */
-export function tombstoneRecord(
-  index: RevocationIndex,
-  entry: RevocationEntry,
-  nowMs: number,
-): RevocationRecord | undefined {
-  const id = entryId(entry);
-  const current = index.get(id);
-  if (current?.entry == null || current.expiresAt <= nowMs / 1000) return undefined;
-  return Object.freeze({ id, at: nextVersion(index, id, nowMs), expiresAt: current.expiresAt, entry: null });
-}
-
-/** A version greater than the held one, even when the clock has not moved (or moved back). */
-function nextVersion(index: RevocationIndex, id: string, nowMs: number): number {
-  const current = index.get(id);
-  return current === undefined ? nowMs : Math.max(nowMs, current.at + 1);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { errors } from 'jose';
-import { parseCompact } from '../../src/jwt/compact.js';
+import { base64url, errors } from 'jose';
+import { decodeBase64url, parseCompact } from '../../src/jwt/compact.js';
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 const token = (header: unknown, payload: unknown = { sub: 'x' }): string => `${b64(header)}.${b64(payload)}.c2ln`;
@@ -36,5 +36,27 @@ describe('parseCompact: decoded headers are remembered by their encoded form', (
     for (let i = 0; i < 2; i++) expect(() => parseCompact(unencoded)).toThrow(errors.JWTInvalid);
     const noAlg = token({ typ: 'JWT' });
     for (let i = 0; i < 2; i++) expect(() => parseCompact(noAlg)).toThrow(errors.JWSInvalid);
+  });
+});
+
+describe('decodeBase64url: every spelling jose accepts, decoded as jose decodes it', () => {
+  it.each([
+    'eyJhIjoxfQ',
+    'eyJhIjoxfQ==',
+    'eyJh IjoxfQ',
+    'eyJhIjoxfQ=',
+    'eyJ+IjoxfQ',
+    'eyJ/IjoxfQ',
+    'e',
+    'eyJhIjoxfR',
+    '',
+  ])('%j', (input) => {
+    let reference: Buffer | undefined;
+    try {
+      reference = Buffer.from(base64url.decode(input));
+    } catch {
+      reference = undefined;
+    }
+    expect(decodeBase64url(input)).toEqual(reference);
   });
 });

@@ -127,6 +127,18 @@ describe('createRevocationList: expiry, list and remove', () => {
     expect(list.isRevoked(token({ keyId: 'key-2' }), T0)).toBe(true);
   });
 
+  it('remove() also takes just the identity of an entry, issuer included', () => {
+    const list = createRevocationList({ now: clockAt(T0).now });
+    list.revokeClient('billing', { issuer: ISS });
+    list.revokeToken('jti-1');
+    list.revokeKey('key-1');
+    expect(list.remove({ type: 'client', clientId: 'billing' })).toBe(false); // no issuer: another entry
+    expect(list.remove({ type: 'client', clientId: 'billing', issuer: ISS })).toBe(true);
+    expect(list.remove({ type: 'token', jti: 'jti-1' })).toBe(true);
+    expect(list.remove({ type: 'key', kid: 'key-1' })).toBe(true);
+    expect(list.list()).toEqual([]);
+  });
+
   it('entries are frozen', () => {
     const list = createRevocationList({ now: clockAt(T0).now });
     const entry = list.revokeToken('jti-1');
@@ -149,6 +161,8 @@ describe('createRevocationList: bad arguments', () => {
     ['issuedBefore in milliseconds', () => list.revokeClient('a', { issuedBefore: T0 * 1000 })],
     ['options not an object', () => list.revokeClient('a', 'soon' as unknown as object)],
     ['remove of a non-entry', () => list.remove({ type: 'client' } as unknown as RevocationEntry)],
+    ['remove of an unknown type', () => list.remove({ type: 'user', clientId: 'a' } as unknown as RevocationEntry)],
+    ['remove with an empty issuer', () => list.remove({ type: 'key', kid: 'k', issuer: '' })],
     ['remove of null', () => list.remove(null as unknown as RevocationEntry)],
     ['clock not a function', () => createRevocationList({ now: 5 as unknown as () => number })],
   ])('%s → TypeError', (_name, call) => {

@@ -47,6 +47,7 @@ export interface RedisAdapter {
 
 interface NodeRedisClient extends EventEmitter {
   isReady: boolean;
+  isOpen: boolean;
   sendCommand(args: string[]): Promise<unknown>;
   duplicate(): NodeRedisClient;
   connect(): Promise<unknown>;
@@ -128,6 +129,28 @@ function isNodeRedis(value: unknown): value is NodeRedisClient {
   );
 }
 
+/** Delay before trying to subscribe again after a failure (Redis unreachable). */
+const RESUBSCRIBE_DELAY_MS = 250;
+
+/**
+ * Runs `attempt` until it succeeds, waiting between failures, so that a subscription made
+ * while Redis is down still happens once it is back. Rejects only when closed first.
+ */
+function retryUntilDone(attempt: () => Promise<void>, isClosed: () => boolean): Promise<void> {
+  const done = new Promise<void>((resolve, reject) => {
+    const run = () => {
+      if (isClosed()) {
+        reject(new StoreUnavailableError('the subscription was closed'));
+        return;
+      }
+      attempt().then(resolve, () => setTimeout(run, RESUBSCRIBE_DELAY_MS).unref());
+    };
+    run();
+  });
+  done.catch(() => {});
+  return done;
+}
+
 function listenReady(client: EventEmitter, listener: () => void): () => void {
   client.on('ready', listener);
   return () => client.off('ready', listener);
@@ -145,16 +168,19 @@ function adaptNodeRedis(client: NodeRedisClient): RedisAdapter {
       subscriber.on('error', () => {});
       subscriber.on('ready', () => handlers.onReady());
       let closed = false;
-      const subscribed = (async () => {
-        await subscriber.connect();
-        if (closed) throw new StoreUnavailableError('the subscription was closed');
-        await subscriber.subscribe(channel, (message) => handlers.onMessage(message));
-        handlers.onReady();
-      })();
-      subscribed.catch(() => {});
+      const subscribed = retryUntilDone(
+        async () => {
+          // Once open, the client reconnects by itself and queues the SUBSCRIBE until it is ready.
+          if (!subscriber.isOpen) await subscriber.connect();
+          await subscriber.subscribe(channel, (message) => handlers.onMessage(message));
+          handlers.onReady();
+        },
+        () => closed,
+      );
       return {
         subscribed,
         async close() {
+          if (closed) return;
           closed = true;
           if (subscriber.isReady) await withTimeout(subscriber.unsubscribe(channel), 1, 'UNSUBSCRIBE').catch(() => {});
           try {
@@ -183,16 +209,19 @@ function adaptIORedis(client: IORedisClient): RedisAdapter {
         if (from === channel) handlers.onMessage(message);
       });
       let closed = false;
-      const subscribed = (async () => {
-        if (subscriber.status === 'wait') await subscriber.connect();
-        if (closed) throw new StoreUnavailableError('the subscription was closed');
-        await subscriber.subscribe(channel);
-        handlers.onReady();
-      })();
-      subscribed.catch(() => {});
+      const subscribed = retryUntilDone(
+        async () => {
+          // After a failed first connect the client keeps reconnecting by itself.
+          if (subscriber.status === 'wait') await subscriber.connect();
+          await subscriber.subscribe(channel);
+          handlers.onReady();
+        },
+        () => closed,
+      );
       return {
         subscribed,
         async close() {
+          if (closed) return;
           closed = true;
           if (subscriber.status === 'ready')
             await withTimeout(subscriber.unsubscribe(channel), 1, 'UNSUBSCRIBE').catch(() => {});

@@ -5,11 +5,16 @@
  * @module
  */
 import { StoreUnavailableError } from '../errors.js';
-import type { RevocationEntry, RevocationRecord, RevokeClientOptions } from '../revocation-entry.js';
-import { buildEntry, checkEntryArgument, parseRecord } from '../revocation-entry.js';
-import { RevocationIndex } from '../revocation-index.js';
+import type {
+  RevocationEntry,
+  RevocationEntryIdentity,
+  RevocationRecord,
+  RevokeClientOptions,
+  RevokeOptions,
+} from '../revocation-entry.js';
+import { buildEntry, parseRecord, removalId } from '../revocation-entry.js';
+import { entryRecord, RevocationIndex, tombstoneRecord } from '../revocation-index.js';
 import type { RevocationList } from '../revocation-list.js';
-import { entryRecord, tombstoneRecord } from '../revocation-list.js';
 import type { RedisClientLike, RedisSubscription } from './client.js';
 import { adaptRedisClient, withTimeout } from './client.js';
 import { LOAD_RECORDS, PUT_RECORD } from './scripts.js';
@@ -22,7 +27,7 @@ export interface RedisRevocationListOptions {
   channel?: string;
   /** Seconds to wait for each Redis command before failing (default 2). */
   timeout?: number;
-  /** Called when a merge with Redis failed (it is retried); for logs and alerts. */
+  /** Called when a merge with Redis failed (it is retried); for logs and alerts. A hook that throws is ignored. */
   onError?: (error: StoreUnavailableError) => void;
   /** Clock in epoch milliseconds (default `Date.now`); every instance's clock orders concurrent changes. */
   now?: () => number;
@@ -33,9 +38,9 @@ export interface RedisRevocationList extends RevocationList {
   /** Subscribes to changes and loads the list from Redis (merging in what this instance knows). */
   ready(): Promise<void>;
   revokeClient(clientId: string, options?: RevokeClientOptions): Promise<RevocationEntry>;
-  revokeToken(jti: string, options?: { issuer?: string; expiresAt?: number }): Promise<RevocationEntry>;
-  revokeKey(kid: string, options?: { issuer?: string; expiresAt?: number }): Promise<RevocationEntry>;
-  remove(entry: RevocationEntry): Promise<boolean>;
+  revokeToken(jti: string, options?: RevokeOptions): Promise<RevocationEntry>;
+  revokeKey(kid: string, options?: RevokeOptions): Promise<RevocationEntry>;
+  remove(entry: RevocationEntryIdentity): Promise<boolean>;
   /** Unsubscribes and stops merging. The application's Redis client is left open. */
   close(): Promise<void>;
 }
@@ -88,6 +93,7 @@ export function createRedisRevocationList(
 
   let subscription: RedisSubscription | undefined;
   let closed = false;
+  let closing = Promise.resolve();
   let merging: Promise<void> | undefined;
   let mergeAgain = false;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -150,7 +156,11 @@ export function createRedisRevocationList(
         scheduleRetry();
         const unavailable =
           error instanceof StoreUnavailableError ? error : new StoreUnavailableError('merge failed', { cause: error });
-        onError?.(unavailable);
+        try {
+          onError?.(unavailable);
+        } catch {
+          // A failing hook must not stop the retries.
+        }
         throw unavailable;
       } finally {
         merging = undefined;
@@ -202,8 +212,8 @@ export function createRedisRevocationList(
     revokeToken: (jti, revokeOptions) => revoke('token', jti, revokeOptions),
     revokeKey: (kid, revokeOptions) => revoke('key', kid, revokeOptions),
     async remove(entry) {
-      const checked = checkEntryArgument(entry);
-      return (await write(() => tombstoneRecord(index, checked, now()))) !== undefined;
+      const id = removalId(entry);
+      return (await write(() => tombstoneRecord(index, id, now()))) !== undefined;
     },
     async ready() {
       if (closed) throw new StoreUnavailableError('the revocation list is closed');
@@ -211,11 +221,14 @@ export function createRedisRevocationList(
       await withTimeout(subscription.subscribed, timeout, 'SUBSCRIBE');
       await merge();
     },
-    async close() {
-      closed = true;
-      clearTimeout(retryTimer);
-      stopListening();
-      await subscription?.close();
+    close() {
+      if (!closed) {
+        closed = true;
+        clearTimeout(retryTimer);
+        stopListening();
+        closing = subscription?.close() ?? Promise.resolve();
+      }
+      return closing;
     },
   };
 }
