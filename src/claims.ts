@@ -78,16 +78,28 @@ export function isClientCredentialsToken(payload: JWTPayload): boolean {
   return false;
 }
 
+/** Auth0 organization ids start with this prefix; names cannot. */
+const ORG_ID_PREFIX = 'org_';
+
+/** How organization names are compared: Unicode NFKC, then lower case (Auth0 stores names lower-case). */
+export function normalizeOrganizationName(name: string): string {
+  return name.normalize('NFKC').toLowerCase();
+}
+
 /**
- * Whether the token belongs to one of the allowed organizations: `org_id` equal to one,
- * or `org_name` equal to one ignoring case (Auth0 lower-cases organization names).
+ * Whether the token belongs to one of the allowed organizations. An allowed entry that starts
+ * with `org_` is an id and must equal the token's `org_id` exactly; any other entry is a name
+ * and must equal its `org_name` after {@link normalizeOrganizationName}. An id is never
+ * compared with a name, so a token cannot name itself into another organization.
  */
 export function matchesOrganization(payload: JWTPayload, allowed: readonly string[]): boolean {
   const { org_id: orgId, org_name: orgName } = payload;
-  if (typeof orgId === 'string' && allowed.includes(orgId)) return true;
-  if (typeof orgName === 'string') {
-    const name = orgName.toLowerCase();
-    return allowed.some((candidate) => candidate.toLowerCase() === name);
+  for (const entry of allowed) {
+    if (entry.startsWith(ORG_ID_PREFIX)) {
+      if (typeof orgId === 'string' && orgId === entry) return true;
+    } else if (typeof orgName === 'string' && normalizeOrganizationName(orgName) === normalizeOrganizationName(entry)) {
+      return true;
+    }
   }
   return false;
 }

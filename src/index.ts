@@ -15,16 +15,21 @@ export {
   type JsonValue,
   type M2MErrorHandlerOptions,
 } from './express/index.js';
-export { createVerifier, type M2MAuth, type TokenVerifier } from './verifier.js';
+export { createVerifier, type M2MAuth, type TokenVerifier, type VerificationRequest } from './verifier.js';
 export {
   M2MError,
   InvalidRequestError,
   InvalidTokenError,
   UnauthorizedError,
   InsufficientScopeError,
+  InvalidDPoPProofError,
+  UseDPoPNonceError,
   ServiceUnavailableError,
   isM2MError,
+  type ErrorDetails,
+  type M2MErrorReason,
   type M2MErrorOptions,
+  type UseDPoPNonceErrorOptions,
   type InsufficientScopeErrorOptions,
   type ServiceUnavailableErrorOptions,
 } from './errors.js';
@@ -39,6 +44,35 @@ export {
   type TokenEndpointAuthMethod,
   type ClientAssertionAlgorithm,
 } from './client/index.js';
-export type { RequireM2MOptions, VerifierOptions, JwksOptions, TokenCacheOptions, Algorithm } from './options.js';
+export type {
+  RequireM2MOptions,
+  VerifierOptions,
+  JwksOptions,
+  TokenCacheOptions,
+  IssuerConfig,
+  IssuerResolver,
+  PublicKeyInput,
+  DPoPOptions,
+  MtlsOptions,
+  ReplayStore,
+  RevocationCheck,
+  RevocationSource,
+} from './options/types.js';
+export type { Algorithm } from './algorithms.js';
+export { REASONS } from './reasons.js';
+export { JWKS_CHANNEL, VERIFY_CHANNEL, type VerifyTraceContext } from './diagnostics.js';
+export {
+  createMemoryReplayStore,
+  type MemoryReplayStore,
+  type MemoryReplayStoreOptions,
+} from './stores/replay-store.js';
+export { StoreUnavailableError } from './stores/errors.js';
+export {
+  createRevocationList,
+  type RevocationList,
+  type MemoryRevocationList,
+  type RevocationListOptions,
+} from './stores/revocation-list.js';
+export type { RevocationEntry, RevokeClientOptions, RevokeOptions } from './stores/revocation-entry.js';
 export type { TokenLocation } from './bearer.js';
 export type { KeySetEvent } from './keys/events.js';

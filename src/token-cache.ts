@@ -21,6 +21,9 @@
 /** Characters of the token's end used to find its entry: 43 base64url characters carry 256 bits. */
 export const LOOKUP_CHARS = 43;
 
+/** Bytes counted per entry besides the token and the value: the entry, the map slot, the frozen result's objects. */
+const ENTRY_OVERHEAD = 512;
+
 function lookupKey(token: string): string {
   return token.length > LOOKUP_CHARS ? token.slice(-LOOKUP_CHARS) : token;
 }
@@ -29,6 +32,8 @@ interface Entry<V> {
   key: string;
   value: V;
   expiresAt: number;
+  /** Estimated bytes held by the entry. */
+  bytes: number;
   newer: Entry<V> | undefined;
   older: Entry<V> | undefined;
 }
@@ -40,14 +45,17 @@ export class TokenCache<V> {
   private newest: Entry<V> | undefined;
   /** Least recently used: evicted first. */
   private oldest: Entry<V> | undefined;
+  private bytes = 0;
 
-  /** @param max - most entries kept; 0 disables the cache. */
-  constructor(private readonly max: number) {}
-
-  /** Number of entries held (expired ones go when read or evicted). */
-  get size(): number {
-    return this.entries.size;
-  }
+  /**
+   * @param max - most entries kept; 0 disables the cache.
+   * @param maxBytes - most estimated bytes kept: entries are bounded by size too, so 10,000
+   *   tokens of 16 KB cannot pin hundreds of megabytes.
+   */
+  constructor(
+    private readonly max: number,
+    private readonly maxBytes = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** The value stored for `key`, unless absent or past its deadline (`now` in ms). */
   get(key: string, now: number): V | undefined {
@@ -61,33 +69,29 @@ export class TokenCache<V> {
     return entry.value;
   }
 
-  /** Stores `value` until `expiresAt` (ms), evicting the least recently used entry when full. */
-  set(key: string, value: V, expiresAt: number): void {
+  /**
+   * Stores `value` until `expiresAt` (ms), evicting least recently used entries while the
+   * cache is over its entry count or byte budget.
+   *
+   * @param size - the value's own size in bytes, estimated by the caller (the key is counted here).
+   */
+  set(key: string, value: V, expiresAt: number, size = 0): void {
     if (this.max === 0) return;
+    const bytes = ENTRY_OVERHEAD + key.length + size;
+    if (bytes > this.maxBytes) return;
     const lookup = lookupKey(key);
     const existing = this.entries.get(lookup);
-    if (existing !== undefined && existing.key !== key) {
-      // Two valid tokens ending alike: not expected from any signer; the newer one wins.
-      this.remove(existing);
-    } else if (existing !== undefined) {
-      existing.value = value;
-      existing.expiresAt = expiresAt;
-      this.touch(existing);
-      return;
+    // The same token again, or (not expected from any signer) another valid token ending alike: the newer one wins.
+    if (existing !== undefined) this.remove(existing);
+    while (this.oldest !== undefined && (this.entries.size >= this.max || this.bytes + bytes > this.maxBytes)) {
+      this.remove(this.oldest);
     }
-    if (this.entries.size >= this.max && this.oldest !== undefined) this.remove(this.oldest);
-    const entry: Entry<V> = { key, value, expiresAt, newer: undefined, older: this.newest };
+    this.bytes += bytes;
+    const entry: Entry<V> = { key, value, expiresAt, bytes, newer: undefined, older: this.newest };
     if (this.newest !== undefined) this.newest.newer = entry;
     this.newest = entry;
     this.oldest ??= entry;
     this.entries.set(lookup, entry);
-  }
-
-  /** Drops every entry. */
-  clear(): void {
-    this.entries.clear();
-    this.newest = undefined;
-    this.oldest = undefined;
   }
 
   /** Makes `entry` the most recently used. */
@@ -104,6 +108,7 @@ export class TokenCache<V> {
   private remove(entry: Entry<V>): void {
     this.unlink(entry);
     this.entries.delete(lookupKey(entry.key));
+    this.bytes -= entry.bytes;
   }
 
   private unlink(entry: Entry<V>): void {

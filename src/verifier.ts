@@ -1,338 +1,363 @@
 /**
- * The framework-free verifier: composes key resolution (discovery + JWKS cache, or a shared
- * secret), jose's signature and claim checks, the package's own policy checks (required
- * `exp`, RFC 9068 profile, M2M detection, allowed clients, organizations) and the
- * verified-token cache. Built once from options; knows nothing of Express.
+ * The framework-free verifier: orchestration only. A request's token goes
+ * size check → verified-token cache, or: compact parsing → issuer (by the unverified `iss`) →
+ * key → signature and claims set → policy → cache; then, on every request, the time claims of a
+ * cached token, the revocation list and the sender constraint (DPoP proof, client certificate).
+ * Built once from options; knows nothing of Express.
  *
  * @module
  */
-import { createSecretKey, type KeyObject } from 'node:crypto';
-import type { JWTHeaderParameters, JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+import type { M2MAuth, VerificationRequest } from './auth.js';
 import { MAX_TOKEN_LENGTH } from './bearer.js';
+import { toHttpError, type Challenge } from './challenge.js';
+import { readOrganization, readScopes } from './claims.js';
 import { deepFreeze } from './deep-freeze.js';
-import { isClientCredentialsToken, matchesOrganization, readClientId, readOrganization, readScopes } from './claims.js';
-import {
-  InsufficientScopeError,
-  InvalidRequestError,
-  InvalidTokenError,
-  ServiceUnavailableError,
-  isM2MError,
-  type M2MError,
-} from './errors.js';
-import { describeVerificationError } from './jose-errors.js';
-import { discover, type IssuerMetadata } from './keys/discovery.js';
-import { emit } from './keys/events.js';
-import { JwksCache, KeySetUnavailableError, type VerificationKey } from './keys/jwks-cache.js';
-import type { ClaimsSetOptions } from './jwt/claims-set.js';
-import type { ParsedCompact } from './jwt/compact.js';
-import { isCanonicalCompact } from './jwt/compact.js';
-import { parseJwt, verifyParsedJwt, verifyParsedJwtOffThread, type VerifiedJwt } from './jwt/verify.js';
-import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
+import { verifyChannel, type VerifyTraceContext } from './diagnostics.js';
+import { isM2MError, type M2MError } from './errors.js';
+import { createIssuerRegistry, type IssuerRegistry } from './issuers/registry.js';
+import type { IssuerContext } from './issuers/context.js';
+import { refusalFor } from './jose-errors.js';
+import { decodeJsonObject, isCanonicalCompact, type ParsedCompact } from './jwt/compact.js';
+import { parseJwt } from './jwt/verify.js';
+import { KeySetUnavailableError, type VerificationKey } from './keys/jwks-cache.js';
+import { resolveOptions, type ResolvedOptions } from './options/resolve.js';
+import type { VerifierOptions } from './options/types.js';
+import { checkLifetime, checkPolicy, checkRevocation } from './policy.js';
+import { Refusal } from './refusal.js';
+import { SenderConstraint, type VerifiedToken } from './sender-constraint.js';
+import { checkSignedToken } from './signed-token.js';
 import { TokenCache } from './token-cache.js';
+import { ALGORITHMS } from './algorithms.js';
 
-/** The verified caller, set as `req.auth` by `requireM2M`. */
-export interface M2MAuth {
-  /** The raw access token. */
-  readonly token: string;
-  /** The token's protected header. */
-  readonly header: Readonly<JWTHeaderParameters>;
-  /** All claims. */
-  readonly payload: Readonly<JWTPayload>;
-  /** The calling application: `client_id ?? azp ?? cid ?? appid ?? sub` (Auth0 `"<id>@clients"` → `"<id>"`). */
-  readonly clientId: string;
-  /** Union of `scope`, `scp` and `permissions`. */
-  readonly scopes: readonly string[];
-  /** `org_id ?? org_name`, when present. */
-  readonly organization?: string;
-}
+export type { M2MAuth, VerificationRequest } from './auth.js';
 
 /** A verifier built once from options, shared by every request. */
 export interface TokenVerifier {
   /**
-   * Verifies an access token.
+   * Verifies an access token. `request` (method, absolute URL, scheme, DPoP proof, client
+   * certificate) is needed for sender-constrained tokens: without it, such a token is refused.
    *
-   * @throws {@link InvalidTokenError} (401) when the token is not acceptable,
-   *   {@link InsufficientScopeError} (403) when an `allowedClients` or `organization` policy refuses it,
-   *   {@link InvalidRequestError} (400) for an oversized token,
-   *   {@link ServiceUnavailableError} (503) while no signing key set could be obtained.
+   * @throws the package's HTTP errors: {@link InvalidTokenError} (401) and its DPoP relatives,
+   *   {@link InsufficientScopeError} (403) for an `allowedClients` or `organization` policy,
+   *   {@link InvalidRequestError} (400), {@link ServiceUnavailableError} (503). Each has a `reason`.
    */
-  verify(token: string): Promise<M2MAuth>;
-  /** Runs discovery and the first JWKS fetch; rejects with a message saying what failed. */
+  verify(token: string, request?: VerificationRequest): Promise<M2MAuth>;
+  /**
+   * {@link TokenVerifier.verify} that answers synchronously whenever nothing has to wait (a
+   * cached token, an HMAC token, a known key with `offloadSignatures: false`), so a framework
+   * adapter needs no promise on the hot path. Throws synchronously or rejects.
+   */
+  verifyNow(token: string, request?: VerificationRequest): M2MAuth | Promise<M2MAuth>;
+  /** Runs discovery and the first JWKS fetch of every listed issuer; rejects naming the one that failed. */
   ready(): Promise<void>;
   /** The `realm` used in this verifier's errors. */
   readonly realm: string;
+  /** The challenge this verifier's errors carry (realm, DPoP algorithms, `resource_metadata`). */
+  readonly challenge: Challenge;
+  /** The issuers this verifier trusts, as clients should be told (`iss`, else the tenant URL); empty for a resolver. */
+  issuerIdentifiers(): string[];
+  /** The resolved options (read by the Express layer and the metadata document). */
+  readonly options: ResolvedOptions;
 }
 
+/** The strict profile's required claims (RFC 9068 §2.2). */
 const RFC9068_REQUIRED = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'];
-
-interface CachedAuth {
-  auth: M2MAuth;
-  payload: JWTPayload;
-}
+/** Cache budget in bytes, besides the entry count: very large tokens cannot pin much memory. */
+const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * Builds a verifier. Options fall back to `ISSUER_BASE_URL`, `ISSUER`, `JWKS_URI`,
  * `AUDIENCE` and `SECRET`.
  *
- * @throws TypeError at once when no issuer/JWKS source or no audience is configured, or an option is invalid.
+ * @example
+ * const verifier = createVerifier({ issuerBaseURL: 'https://tenant.example.com', audience: 'https://api.example.com' });
+ * const auth = await verifier.verify(token);
+ * @throws TypeError at once, listing every missing or invalid option.
  */
 export function createVerifier(options: VerifierOptions = {}): TokenVerifier {
-  return new Verifier(resolveOptions(options));
+  return new Verifier(resolveOptions(options, process.env, 'createVerifier'));
 }
 
-/**
- * The verifier. `verifyNow` answers synchronously whenever nothing has to wait (a cached
- * token, an HMAC token, or `offloadSignatures: false` with a known key), so the Express layer
- * calls `next()` without a promise on the hot path; `verify` is the plain promise API over it.
- */
+/** The verifier; see {@link TokenVerifier}. */
 export class Verifier implements TokenVerifier {
   readonly realm: string;
-  private readonly options: ResolvedOptions;
-  private readonly claimsOptions: Omit<ClaimsSetOptions, 'issuer'>;
-  /** `claimsOptions` with the expected issuer, built once the issuer is known. */
-  private claimsOptionsWithIssuer: ClaimsSetOptions | undefined;
-  private readonly cache: TokenCache<CachedAuth>;
-  private readonly keys: JwksCache | undefined;
-  private readonly secretKey: KeyObject | undefined;
-  private metadata: IssuerMetadata | undefined;
+  readonly challenge: Challenge;
+  private readonly registry: IssuerRegistry;
+  private readonly cache: TokenCache<VerifiedToken>;
+  private readonly constraint: SenderConstraint;
+  /** Algorithms some trusted issuer allows: anything else is refused before the issuer is looked up. */
+  private readonly tokenAlgorithms: readonly string[];
 
-  constructor(options: ResolvedOptions) {
-    this.options = options;
+  /**
+   * @param now - the clock (epoch milliseconds); tests drive time through it.
+   */
+  constructor(
+    readonly options: ResolvedOptions,
+    private readonly now: () => number = Date.now,
+  ) {
     this.realm = options.realm;
-    this.cache = new TokenCache(options.cacheMax);
-    this.claimsOptions = {
-      audience: options.audience,
-      clockTolerance: options.clockTolerance,
-      maxTokenAge: options.maxTokenAge,
-      requiredClaims: options.strict ? RFC9068_REQUIRED : ['exp'],
-      typ: options.strict ? 'at+jwt' : undefined,
-    };
-    this.secretKey = options.secret === undefined ? undefined : createSecretKey(options.secret);
-    this.keys = options.secret === undefined ? new JwksCache(() => this.locateKeySet(), options.jwks) : undefined;
+    this.challenge = { realm: options.realm, dpopAlgorithms: options.dpop.algorithms };
+    this.cache = new TokenCache(options.cacheMax, CACHE_MAX_BYTES);
+    this.registry = createIssuerRegistry(
+      options.issuers,
+      options.issuerDefaults,
+      {
+        clockTolerance: options.clockTolerance,
+        maxTokenAge: options.maxTokenAge,
+        requiredClaims: options.strict ? RFC9068_REQUIRED : ['exp'],
+        typ: options.strict ? 'at+jwt' : undefined,
+      },
+      now,
+    );
+    this.constraint = new SenderConstraint(options);
+    this.tokenAlgorithms =
+      typeof options.issuers === 'function'
+        ? Object.keys(ALGORITHMS)
+        : [...new Set(options.issuers.flatMap((spec) => spec.algorithms))];
   }
 
-  async ready(): Promise<void> {
-    if (this.keys === undefined) return;
-    try {
-      await this.keys.ready();
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : 'unknown error';
-      throw new Error(`express-m2m: cannot obtain the signing keys: ${reason}`, { cause: error });
-    }
+  ready(): Promise<void> {
+    return this.registry.ready();
   }
 
-  verify(token: string): Promise<M2MAuth> {
+  issuerIdentifiers(): string[] {
+    return this.registry.listed.map((context) => context.identifier);
+  }
+
+  verify(token: string, request?: VerificationRequest): Promise<M2MAuth> {
     try {
-      return Promise.resolve(this.verifyNow(token));
+      return Promise.resolve(this.verifyNow(token, request));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /**
-   * Verifies a token, synchronously when no work has to wait; otherwise the promise settles
-   * once the key is known and the signature has been checked (on the thread pool, with
-   * `offloadSignatures`).
-   *
-   * @throws the package's HTTP errors (synchronously, or through the promise).
-   */
-  verifyNow(token: string): M2MAuth | Promise<M2MAuth> {
-    if (typeof token !== 'string' || token === '') throw this.invalid('missing token');
-    if (token.length > MAX_TOKEN_LENGTH) throw new InvalidRequestError('token too large', { realm: this.realm });
-    const now = Date.now();
-    const cached = this.cache.get(token, now);
-    if (cached !== undefined) {
-      this.checkLifetime(cached.payload, now);
-      return cached.auth;
+  verifyNow(token: string, request?: VerificationRequest): M2MAuth | Promise<M2MAuth> {
+    if (!verifyChannel.hasSubscribers) return this.run(token, request, undefined);
+    return traced(this, token, request);
+  }
+
+  /** One verification; `trace` collects what tracing subscribers see. */
+  run(
+    token: string,
+    request: VerificationRequest | undefined,
+    trace: VerifyTraceContext | undefined,
+  ): M2MAuth | Promise<M2MAuth> {
+    try {
+      const result = this.verifyToken(token, request, trace);
+      if (!(result instanceof Promise)) return result;
+      return result.catch((error: unknown) => {
+        throw this.httpError(error, request);
+      });
+    } catch (error) {
+      throw this.httpError(error, request);
     }
-    if (!isCanonicalCompact(token)) throw this.invalid('malformed token');
+  }
+
+  private verifyToken(
+    token: string,
+    request: VerificationRequest | undefined,
+    trace: VerifyTraceContext | undefined,
+  ): M2MAuth | Promise<M2MAuth> {
+    // Only the framework-free API can be given a non-string; it is a malformed token, not a missing one.
+    if (typeof token !== 'string' || token === '') throw new Refusal('malformed_token', 'missing token');
+    if (token.length > MAX_TOKEN_LENGTH) throw new Refusal('token_too_large', 'token too large');
+    this.constraint.checkScheme(request);
+    const nowMs = this.now();
+    const cached = this.cache.get(token, nowMs);
+    if (cached !== undefined) {
+      if (trace !== undefined) trace.cached = true;
+      return this.admit(cached, request, nowMs, trace);
+    }
+    if (!isCanonicalCompact(token)) throw new Refusal('malformed_token', 'malformed token');
     let parsed: ParsedCompact;
     try {
-      // Refuses a bad alg before any key lookup, so junk never triggers a JWKS fetch.
-      parsed = parseJwt(token, this.options.algorithms);
+      // Refuses an `alg` no issuer allows before anything else, so junk never reaches a key lookup.
+      parsed = parseJwt(token, this.tokenAlgorithms, this.options.strict ? 'at+jwt' : undefined);
     } catch (error) {
-      throw this.invalid(describeVerificationError(error), error);
+      throw refusalFor(error);
     }
-    const key = this.secretKey ?? this.keys?.peekKey(parsed.header.alg, parsed.header.kid);
-    if (key !== undefined) return this.complete(token, parsed, key);
-    return this.resolveKey(parsed.header).then((fetched) => this.complete(token, parsed, fetched));
+    // Decoded once, before the signature check, only to pick the issuer; trusted after it.
+    const payload = decodeJsonObject(parsed.encodedPayload) as JWTPayload | undefined;
+    if (payload === undefined) throw new Refusal('malformed_token', 'malformed token');
+    const context = this.registry.select(payload.iss);
+    if (!(context instanceof Promise)) return this.withIssuer(token, parsed, payload, context, request, trace);
+    return context.then((known) => this.withIssuer(token, parsed, payload, known, request, trace));
   }
 
-  private complete(token: string, parsed: ParsedCompact, key: KeyObject): M2MAuth | Promise<M2MAuth> {
-    const now = Date.now();
-    // The key set the key came from: a refresh while the signature is checked must not extend the result's life.
-    const keySetFetchedAt = this.keys?.fetchedAt;
-    const options = this.claimsSetOptions();
-    let verified: VerifiedJwt | Promise<VerifiedJwt>;
-    try {
-      verified = this.options.offloadSignatures
-        ? verifyParsedJwtOffThread(parsed, key, options, Math.floor(now / 1000))
-        : verifyParsedJwt(parsed, key, options, Math.floor(now / 1000));
-    } catch (error) {
-      throw this.invalid(describeVerificationError(error), error);
+  private withIssuer(
+    token: string,
+    parsed: ParsedCompact,
+    payload: JWTPayload,
+    context: IssuerContext,
+    request: VerificationRequest | undefined,
+    trace: VerifyTraceContext | undefined,
+  ): M2MAuth | Promise<M2MAuth> {
+    const { header } = parsed;
+    if (!context.spec.algorithms.includes(header.alg as never)) {
+      throw new Refusal('alg_not_allowed', 'algorithm not allowed', {
+        details: { claim: 'alg', expected: context.spec.algorithms, actual: header.alg },
+      });
     }
-    if (!(verified instanceof Promise)) return this.accept(token, verified, now, keySetFetchedAt);
-    return verified.then(
-      (result) => this.accept(token, result, now, keySetFetchedAt),
+    const key = context.keys.peekKey(header.alg, header.kid);
+    if (key !== undefined) return this.withKey(token, parsed, payload, context, key, request, trace);
+    return context.keys.getKey(header).then(
+      (fetched) => this.withKey(token, parsed, payload, context, fetched, request, trace),
       (error: unknown) => {
-        throw this.invalid(describeVerificationError(error), error);
+        if (error instanceof KeySetUnavailableError) {
+          throw new Refusal('keys_unavailable', 'signing keys are temporarily unavailable', {
+            retryAfter: context.spec.jwks.cooldown,
+            cause: error,
+          });
+        }
+        throw refusalFor(error);
       },
     );
   }
 
-  /** Applies the package's policies to a token whose signature and claims are valid, and caches the result. */
+  private withKey(
+    token: string,
+    parsed: ParsedCompact,
+    payload: JWTPayload,
+    context: IssuerContext,
+    key: VerificationKey,
+    request: VerificationRequest | undefined,
+    trace: VerifyTraceContext | undefined,
+  ): M2MAuth | Promise<M2MAuth> {
+    const nowMs = this.now();
+    // The key set the key came from: a refresh while the signature is checked must not extend the result's life.
+    const keySetFetchedAt = context.keys.fetchedAt;
+    const claims = context.claimsOptions();
+    // Fail closed: without a known issuer there is nothing to compare `iss` with.
+    if (claims === undefined) throw new Refusal('unexpected_issuer', 'unexpected issuer');
+    let checked: void | Promise<void>;
+    try {
+      checked = checkSignedToken(
+        parsed,
+        payload,
+        key,
+        claims,
+        Math.floor(nowMs / 1000),
+        this.options.offloadSignatures,
+      );
+    } catch (error) {
+      throw refusalFor(error, { iss: claims.issuer, aud: claims.audience, typ: claims.typ });
+    }
+    const accept = (): M2MAuth | Promise<M2MAuth> => {
+      const entry = this.accept(token, parsed, payload, context, key, nowMs);
+      // The decoded payload and frozen result take about twice the token's size.
+      this.cache.set(token, entry, this.cacheDeadline(payload, context, keySetFetchedAt, nowMs), 2 * token.length);
+      return this.admit(entry, request, nowMs, trace);
+    };
+    if (checked === undefined) return accept();
+    return checked.then(accept, (error: unknown) => {
+      throw refusalFor(error, { iss: claims.issuer, aud: claims.audience, typ: claims.typ });
+    });
+  }
+
+  /** The policy for a token whose signature and claims are valid; the result is shared by later requests. */
   private accept(
     token: string,
-    { header, payload }: VerifiedJwt,
-    now: number,
-    keySetFetchedAt: number | undefined,
-  ): M2MAuth {
-    const auth = this.authorize(token, header, payload, now);
-    this.cache.set(token, { auth, payload }, this.cacheDeadline(payload, now, keySetFetchedAt));
-    return auth;
-  }
-
-  private async resolveKey(header: JWTHeaderParameters): Promise<VerificationKey> {
-    try {
-      return await (this.keys as JwksCache).getKey(header);
-    } catch (error) {
-      if (error instanceof KeySetUnavailableError) {
-        throw new ServiceUnavailableError('signing keys are temporarily unavailable', {
-          realm: this.realm,
-          retryAfter: this.options.jwks.cooldown,
-          cause: error,
-        });
-      }
-      throw this.invalid(describeVerificationError(error), error);
-    }
-  }
-
-  private claimsSetOptions(): ClaimsSetOptions {
-    if (this.claimsOptionsWithIssuer !== undefined) return this.claimsOptionsWithIssuer;
-    // With a JWKS, the key lookup has completed discovery by now when `issuer` was not
-    // configured; should that ever not hold, fail closed rather than skip the issuer check.
-    const issuer = this.options.issuer ?? this.metadata?.issuer;
-    if (issuer === undefined) throw this.invalid('issuer unknown');
-    // Discovery runs once per verifier, so the issuer never changes after this.
-    this.claimsOptionsWithIssuer = Object.freeze({ ...this.claimsOptions, issuer });
-    return this.claimsOptionsWithIssuer;
-  }
-
-  /** The package's checks beyond the JWT rules: required types, RFC 9068, M2M, client and organization policies. */
-  private authorize(token: string, header: JWTHeaderParameters, payload: JWTPayload, now: number): M2MAuth {
-    const { options } = this;
-    if (payload.exp === undefined) throw this.invalid('missing exp claim');
-    // JSON's 1e400 parses as Infinity: a token that never expires is not acceptable either.
-    if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) throw this.invalid('malformed exp claim');
-    if (typeof payload.iat === 'number' && payload.iat > now / 1000 + options.clockTolerance) {
-      throw this.invalid('token issued in the future');
-    }
-    if (options.strict) {
-      for (const claim of ['sub', 'client_id', 'jti'] as const) {
-        if (typeof payload[claim] !== 'string' || payload[claim] === '') throw this.invalid(`invalid ${claim} claim`);
-      }
-    }
-    if (options.m2mOnly && !this.isM2M(payload)) {
-      throw this.invalid('token was not issued to a client (client-credentials grant)');
-    }
-    const clientId = readClientId(payload);
-    if (clientId === undefined) throw this.invalid('token does not identify its client');
-    if (options.allowedClients !== undefined && !options.allowedClients.includes(clientId)) {
-      throw new InsufficientScopeError('client not allowed', { realm: this.realm });
-    }
-    if (options.organizations !== undefined && !matchesOrganization(payload, options.organizations)) {
-      throw new InsufficientScopeError('organization not allowed', { realm: this.realm });
-    }
+    parsed: ParsedCompact,
+    payload: JWTPayload,
+    context: IssuerContext,
+    key: VerificationKey,
+    nowMs: number,
+  ): VerifiedToken {
+    const clientId = checkPolicy(payload, this.options, Math.floor(nowMs / 1000));
     const organization = readOrganization(payload);
-    // Cached results are shared between requests: freeze them so no handler can alter another's view.
-    return issue(
-      {
-        token,
-        header,
-        payload,
-        clientId,
-        scopes: readScopes(payload),
-        ...(organization !== undefined && { organization }),
-      },
-      this.realm,
-    );
+    const issuer = payload.iss as string;
+    const confirmation = this.constraint.confirmation(payload);
+    // Frozen: with the cache, the same result serves later requests, so no handler may change what another sees.
+    const auth: M2MAuth = deepFreeze({
+      token,
+      header: parsed.header,
+      payload,
+      clientId,
+      scopes: readScopes(payload),
+      ...(organization !== undefined && { organization }),
+      issuer,
+      ...(confirmation.binding !== undefined && { binding: confirmation.binding }),
+    });
+    return { auth, payload, clientId, issuer, keyId: context.keys.keyId(key), confirmation };
   }
 
-  private isM2M(payload: JWTPayload): boolean {
-    const custom = this.options.isM2M;
-    if (custom === undefined) return isClientCredentialsToken(payload);
-    try {
-      return custom(payload) === true;
-    } catch {
-      return false;
+  /** What every request re-checks, cached or not: lifetime, revocation, sender constraint. */
+  private admit(
+    entry: VerifiedToken,
+    request: VerificationRequest | undefined,
+    nowMs: number,
+    trace: VerifyTraceContext | undefined,
+  ): M2MAuth | Promise<M2MAuth> {
+    const now = Math.floor(nowMs / 1000);
+    if (trace !== undefined) {
+      trace.clientId = entry.clientId;
+      trace.issuer = entry.issuer;
     }
-  }
-
-  /** Re-checks the time-dependent claims of a cached token, with the same rules as a fresh one. */
-  private checkLifetime(payload: JWTPayload, now: number): void {
-    const seconds = Math.floor(now / 1000);
-    const tolerance = this.options.clockTolerance;
-    if ((payload.exp as number) <= seconds - tolerance) throw this.invalid('token expired');
-    if (typeof payload.nbf === 'number' && payload.nbf > seconds + tolerance) throw this.invalid('token not yet valid');
-    const { maxTokenAge } = this.options;
-    if (maxTokenAge !== undefined && seconds - (payload.iat as number) - tolerance > maxTokenAge) {
-      throw this.invalid('token too old');
-    }
+    checkLifetime(entry.payload, this.options, now);
+    checkRevocation(entry, this.options, now);
+    return this.constraint.check(entry, request, now);
   }
 
   /** A cached result lives no longer than the token (with leeway) nor than the key set it was checked against. */
-  private cacheDeadline(payload: JWTPayload, now: number, fetchedAt: number | undefined): number {
+  private cacheDeadline(
+    payload: JWTPayload,
+    context: IssuerContext,
+    fetchedAt: number | undefined,
+    nowMs: number,
+  ): number {
     let deadline = ((payload.exp as number) + this.options.clockTolerance) * 1000;
-    if (fetchedAt !== undefined) deadline = Math.min(deadline, fetchedAt + this.options.jwks.cacheMaxAge * 1000);
-    return Math.max(deadline, now);
+    if (fetchedAt !== undefined) deadline = Math.min(deadline, fetchedAt + context.keys.maxAge * 1000);
+    return Math.max(deadline, nowMs);
   }
 
-  private invalid(description: string, cause?: unknown): M2MError {
-    if (isM2MError(cause)) return cause;
-    return new InvalidTokenError(description, { realm: this.realm, cause });
+  /** The HTTP error for a refusal, with this verifier's challenge and the scheme the request calls for. */
+  httpError(error: unknown, request: VerificationRequest | undefined): M2MError {
+    if (isM2MError(error)) return error;
+    return toHttpError(error, this.challenge, this.constraint.challengeScheme(request, error));
   }
+}
 
-  /** Resolves the JWKS URL, running discovery once when the issuer or JWKS location must come from it. */
-  private async locateKeySet(): Promise<string> {
-    const { issuerBaseURL, issuer, jwksUri, jwks } = this.options;
-    if (jwksUri !== undefined && issuer !== undefined) return jwksUri;
-    if (this.metadata === undefined) {
-      const base = issuerBaseURL as string;
-      try {
-        const { url, ...metadata } = await discover(base, jwks);
-        this.metadata = metadata;
-        emit(jwks.onEvent, { type: 'fetched', resource: 'discovery', url });
-      } catch (error) {
-        emit(jwks.onEvent, {
-          type: 'fetch_failed',
-          resource: 'discovery',
-          url: base,
-          error: error as Error,
-          servingStale: false,
-        });
-        throw error;
-      }
+/** {@link Verifier.run} inside the `express-m2m:verify` tracing channel. */
+function traced(
+  verifier: Verifier,
+  token: string,
+  request: VerificationRequest | undefined,
+): M2MAuth | Promise<M2MAuth> {
+  const context: VerifyTraceContext = { cached: false };
+  const fail = (error: unknown): never => {
+    if (isM2MError(error)) context.reason = error.reason;
+    context.error = error;
+    verifyChannel.error.publish(context);
+    throw error;
+  };
+  verifyChannel.start.publish(context);
+  let result: M2MAuth | Promise<M2MAuth>;
+  try {
+    result = verifier.run(token, request, context);
+  } catch (error) {
+    try {
+      return fail(error);
+    } finally {
+      verifyChannel.end.publish(context);
     }
-    return jwksUri ?? this.metadata.jwks_uri;
   }
-}
-
-/** Every result a verifier produced, with that verifier's realm. */
-const issued = new WeakMap<object, string>();
-
-/** Freezes a result and marks it as produced by a verifier, so guards can tell it from a `req.auth` set by anything else. */
-function issue(auth: M2MAuth, realm: string): M2MAuth {
-  deepFreeze(auth);
-  issued.set(auth, realm);
-  return auth;
-}
-
-/** True when `auth` was produced by a verifier of this package. */
-export function isVerifiedAuth(auth: unknown): auth is M2MAuth {
-  return typeof auth === 'object' && auth !== null && issued.has(auth);
-}
-
-/** The realm of the verifier that produced `auth`. */
-export function realmOfAuth(auth: M2MAuth): string | undefined {
-  return issued.get(auth);
+  verifyChannel.end.publish(context);
+  if (!(result instanceof Promise)) return result;
+  return result.then(
+    (auth) => {
+      verifyChannel.asyncStart.publish(context);
+      verifyChannel.asyncEnd.publish(context);
+      return auth;
+    },
+    (error: unknown) => {
+      verifyChannel.asyncStart.publish(context);
+      try {
+        return fail(error);
+      } finally {
+        verifyChannel.asyncEnd.publish(context);
+      }
+    },
+  );
 }

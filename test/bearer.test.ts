@@ -1,25 +1,28 @@
 import { describe, expect, it } from '@jest/globals';
-import { extractBearerToken, MAX_TOKEN_LENGTH, type BearerSources, type TokenLocation } from '../src/bearer.js';
+import { extractAccessToken, MAX_TOKEN_LENGTH, type BearerSources, type TokenLocation } from '../src/bearer.js';
+import { toHttpError } from '../src/challenge.js';
 import { InvalidRequestError } from '../src/errors.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
 const FORM = 'application/x-www-form-urlencoded';
 
-function extract(sources: BearerSources, locations: TokenLocation[] = ['header']): string | undefined {
-  return extractBearerToken(sources, locations);
+function extract(sources: BearerSources, locations: TokenLocation[] = ['header'], dpop = false): string | undefined {
+  return extractAccessToken(sources, locations, dpop)?.token;
 }
 
-function rejection(sources: BearerSources, locations: TokenLocation[] = ['header']): InvalidRequestError {
+/** The HTTP error `requireM2M` answers with for a refused request. */
+function rejection(sources: BearerSources, locations: TokenLocation[] = ['header'], dpop = false): InvalidRequestError {
   try {
-    extract(sources, locations);
+    extract(sources, locations, dpop);
   } catch (error) {
-    expect(error).toBeInstanceOf(InvalidRequestError);
-    return error as InvalidRequestError;
+    const http = toHttpError(error, { realm: 'api', dpopAlgorithms: [] });
+    expect(http).toBeInstanceOf(InvalidRequestError);
+    return http as InvalidRequestError;
   }
   throw new Error('expected an InvalidRequestError');
 }
 
-describe('extractBearerToken: Authorization header (RFC 6750 §2.1)', () => {
+describe('extractAccessToken: Authorization header (RFC 6750 §2.1)', () => {
   it('returns the token of a Bearer header', () => {
     expect(extract({ authorization: `Bearer ${TOKEN}` })).toBe(TOKEN);
   });
@@ -72,6 +75,7 @@ describe('extractBearerToken: Authorization header (RFC 6750 §2.1)', () => {
   it('refuses a token over 16 KB before parsing it', () => {
     const error = rejection({ authorization: `Bearer ${'a'.repeat(MAX_TOKEN_LENGTH + 1)}` });
     expect(error.description).toBe('token too large');
+    expect(error.reason).toBe('token_too_large');
     expect(extract({ authorization: `Bearer ${'a'.repeat(MAX_TOKEN_LENGTH)}` })).toHaveLength(MAX_TOKEN_LENGTH);
   });
 
@@ -82,7 +86,7 @@ describe('extractBearerToken: Authorization header (RFC 6750 §2.1)', () => {
   });
 });
 
-describe('extractBearerToken: query and body (RFC 6750 §2.2, §2.3)', () => {
+describe('extractAccessToken: query and body (RFC 6750 §2.2, §2.3)', () => {
   it('ignores query and body unless their location is enabled', () => {
     expect(
       extract({ query: { access_token: TOKEN }, body: { access_token: TOKEN }, contentType: FORM }),
@@ -124,4 +128,26 @@ describe('extractBearerToken: query and body (RFC 6750 §2.2, §2.3)', () => {
     const query = Object.create({ access_token: TOKEN }) as object;
     expect(extract({ query }, ['query'])).toBeUndefined();
   });
+});
+
+describe('extractAccessToken: the DPoP scheme (RFC 9449 §7.1)', () => {
+  it('reads `DPoP <token>` with its scheme when DPoP is accepted, case-insensitively', () => {
+    expect(extractAccessToken({ authorization: `DPoP ${TOKEN}` }, ['header'], true)).toEqual({
+      token: TOKEN,
+      scheme: 'DPoP',
+    });
+    expect(extractAccessToken({ authorization: `dpop ${TOKEN}` }, ['header'], true)?.scheme).toBe('DPoP');
+    expect(extractAccessToken({ authorization: `Bearer ${TOKEN}` }, ['header'], true)?.scheme).toBe('Bearer');
+  });
+
+  it('treats the DPoP scheme as another scheme (no token) when DPoP is off', () => {
+    expect(extractAccessToken({ authorization: `DPoP ${TOKEN}` }, ['header'], false)).toBeUndefined();
+  });
+
+  it.each([['DPoP'], ['DPoP   '], [`DPoP ${TOKEN},`], ['DPoP a b']])(
+    'refuses %p as invalid_request',
+    (authorization) => {
+      expect(rejection({ authorization }, ['header'], true).code).toBe('invalid_request');
+    },
+  );
 });

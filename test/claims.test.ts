@@ -92,9 +92,24 @@ describe('matchesOrganization', () => {
     expect(matchesOrganization({ org_id: 'ORG_1' }, ['org_1'])).toBe(false);
   });
 
-  it('matches org_name ignoring case', () => {
+  it('matches org_name after NFKC and lower-casing', () => {
     expect(matchesOrganization({ org_name: 'Acme' }, ['acme'])).toBe(true);
+    expect(matchesOrganization({ org_name: 'acme' }, ['ACME'])).toBe(true);
+    expect(matchesOrganization({ org_name: 'ａｃｍｅ' }, ['acme'])).toBe(true); // full-width forms fold under NFKC
     expect(matchesOrganization({ org_name: 'acme' }, ['other'])).toBe(false);
+  });
+
+  it.each([
+    ['an org_name equal to the allowed id', ['org_victim'], { org_id: 'org_attacker', org_name: 'org_victim' }],
+    ['an org_name equal to the id in upper case', ['org_victim'], { org_id: 'org_attacker', org_name: 'ORG_VICTIM' }],
+    ['an org_name alone', ['org_victim'], { org_name: 'org_victim' }],
+    ['the lower-cased form of a mixed-case id', ['org_AbC123'], { org_id: 'org_abc123' }],
+  ])('never lets %s pass an id entry (ids are compared with org_id only, exactly)', (_name, allowed, payload) => {
+    expect(matchesOrganization(payload, allowed)).toBe(false);
+  });
+
+  it('never compares a name entry with org_id', () => {
+    expect(matchesOrganization({ org_id: 'acme' }, ['acme'])).toBe(false);
   });
 
   it('refuses a token without organization', () => {

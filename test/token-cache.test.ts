@@ -7,7 +7,6 @@ describe('TokenCache', () => {
     cache.set('t', 'v', 1000);
     expect(cache.get('t', 999)).toBe('v');
     expect(cache.get('t', 1000)).toBeUndefined();
-    expect(cache.size).toBe(0);
   });
 
   it('evicts the least recently used entry when full', () => {
@@ -19,7 +18,6 @@ describe('TokenCache', () => {
     expect(cache.get('b', 0)).toBeUndefined();
     expect(cache.get('a', 0)).toBe(1);
     expect(cache.get('c', 0)).toBe(3);
-    expect(cache.size).toBe(2);
   });
 
   it('stores nothing with max 0', () => {
@@ -32,10 +30,28 @@ describe('TokenCache', () => {
     const cache = new TokenCache<number>(2);
     cache.set('a', 1, 10);
     cache.set('a', 2, 10);
-    expect(cache.size).toBe(1);
     expect(cache.get('a', 0)).toBe(2);
-    cache.clear();
-    expect(cache.size).toBe(0);
+    // Had the second `set` added an entry, this one would evict `a`.
+    cache.set('b', 3, 10);
+    expect(cache.get('a', 0)).toBe(2);
+    expect(cache.get('b', 0)).toBe(3);
+  });
+
+  it('is bounded by bytes too: large tokens evict older entries long before the entry count is reached', () => {
+    const cache = new TokenCache<number>(10_000, 40 * 1024);
+    const large = (i: number) => `${'x'.repeat(16 * 1024)}.${i}`;
+    for (let i = 0; i < 10; i++) cache.set(large(i), i, 100);
+    const held = Array.from({ length: 10 }, (_, i) => cache.get(large(i), 0)).filter((v) => v !== undefined);
+    // About 17 KB each: two fit in 40 KB, the rest were evicted oldest first.
+    expect(held).toEqual([8, 9]);
+  });
+
+  it('does not keep a value larger than the whole byte budget', () => {
+    const cache = new TokenCache<number>(10, 1024);
+    cache.set('small', 1, 100);
+    cache.set('x'.repeat(2048), 2, 100);
+    expect(cache.get('x'.repeat(2048), 0)).toBeUndefined();
+    expect(cache.get('small', 0)).toBe(1);
   });
 });
 
@@ -54,7 +70,6 @@ describe('TokenCache lookup by the token tail', () => {
     const cache = new TokenCache<string>(10);
     cache.set(`a.${tail}`, 'a', 100);
     cache.set(`b.${tail}`, 'b', 100);
-    expect(cache.size).toBe(1);
     expect(cache.get(`a.${tail}`, 0)).toBeUndefined();
     expect(cache.get(`b.${tail}`, 0)).toBe('b');
   });
@@ -65,7 +80,6 @@ describe('TokenCache lookup by the token tail', () => {
     cache.set(`x.${tail}2`, 2, 100);
     expect(cache.get(`x.${tail}1`, 0)).toBeUndefined();
     expect(cache.get(`x.${tail}2`, 100)).toBeUndefined();
-    expect(cache.size).toBe(0);
   });
 });
 
@@ -77,7 +91,6 @@ describe('TokenCache recency', () => {
       expect(cache.get('hot', 0)).toBe(0);
       cache.set(`cold-${i}`, i, 100);
     }
-    expect(cache.size).toBe(3);
     expect(cache.get('hot', 0)).toBe(0);
     expect(cache.get('cold-49', 0)).toBe(49);
     expect(cache.get('cold-48', 0)).toBe(48);

@@ -1,9 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT, type JWTPayload } from 'jose';
 import { createVerifier, Verifier, type M2MAuth, type TokenVerifier } from '../src/verifier.js';
-import { resolveOptions, type VerifierOptions } from '../src/options.js';
+import { resolveOptions } from '../src/options/resolve.js';
+import type { VerifierOptions } from '../src/options/types.js';
 import { createTestIssuer, type TestIssuer } from '../src/testing/index.js';
-import { json, sleep, startServer, type StubServer } from './helpers/servers.js';
+import { json, startServer, type StubServer } from './helpers/servers.js';
+import { eventually, manualClock } from './helpers/time.js';
 
 const AUDIENCE = 'https://api.example.com';
 
@@ -26,6 +28,11 @@ afterEach(() => {
 
 function verifierFor(options: VerifierOptions = {}, from: TestIssuer = issuer): TokenVerifier {
   return createVerifier({ issuerBaseURL: from.issuerBaseURL, audience: AUDIENCE, ...options });
+}
+
+/** A verifier whose time the test moves by hand. */
+function clockedVerifier(options: VerifierOptions, now: () => number): Verifier {
+  return new Verifier(resolveOptions(options, {}), now);
 }
 
 async function expectRejection(promise: Promise<unknown>, status: number, description: string | RegExp): Promise<void> {
@@ -362,7 +369,12 @@ describe('createVerifier: discovery', () => {
       } else json(res, { error: 'not found' }, 404);
     });
     try {
-      const verifier = createVerifier({ issuerBaseURL: `${stub.url}/tenant/`, audience: AUDIENCE });
+      // The stub serves another server's metadata: accepted only because `issuer` says so explicitly.
+      const verifier = createVerifier({
+        issuerBaseURL: `${stub.url}/tenant/`,
+        issuer: issuer.issuer,
+        audience: AUDIENCE,
+      });
       await expect(verifier.verify(await issuer.mint())).resolves.toBeDefined();
       expect(stub.hits.get('/tenant/.well-known/openid-configuration')).toBe(1);
     } finally {
@@ -382,11 +394,54 @@ describe('createVerifier: discovery', () => {
     const stub = await startServer((_req, res) => json(res, {}, 500));
     await stub.close();
     const verifier = createVerifier({ issuerBaseURL: stub.url, audience: AUDIENCE });
-    await expect(verifier.ready()).rejects.toThrow(/express-m2m: cannot obtain the signing keys: discovery failed/);
+    const message = await verifier.ready().then(
+      () => '',
+      (error: Error) => error.message,
+    );
+    // Every URL tried, the path kept, and the cause named once.
+    expect(message).toBe(
+      `express-m2m: cannot obtain the signing keys of ${stub.url}: discovery failed for ${stub.url}: ` +
+        `${stub.url}/.well-known/openid-configuration and ${stub.url}/.well-known/oauth-authorization-server: ECONNREFUSED`,
+    );
+  });
+
+  it('ready() names both well-known URLs of a tenant path and each cause', async () => {
+    const stub = await startServer((req, res) => json(res, {}, req.url?.includes('openid') ? 404 : 500));
+    try {
+      await expect(createVerifier({ issuerBaseURL: `${stub.url}/tenant`, audience: AUDIENCE }).ready()).rejects.toThrow(
+        `${stub.url}/tenant/.well-known/openid-configuration: HTTP 404; ${stub.url}/.well-known/oauth-authorization-server/tenant: HTTP 500`,
+      );
+    } finally {
+      await stub.close();
+    }
+  });
+
+  it('refuses metadata that names another issuer, unless `issuer` is configured', async () => {
+    const stub = await startServer((_req, res) => json(res, { issuer: issuer.issuer, jwks_uri: issuer.jwksUri }));
+    try {
+      await expect(createVerifier({ issuerBaseURL: stub.url, audience: AUDIENCE }).ready()).rejects.toThrow(
+        /metadata names another issuer/,
+      );
+      await expect(
+        createVerifier({ issuerBaseURL: stub.url, issuer: issuer.issuer, audience: AUDIENCE }).ready(),
+      ).resolves.toBeUndefined();
+    } finally {
+      await stub.close();
+    }
+  });
+
+  it('refuses a plain-http jwks_uri from an https issuer (no downgrade)', async () => {
+    const https = 'https://tenant.example.com';
+    const verifier = createVerifier({
+      issuerBaseURL: https,
+      audience: AUDIENCE,
+      fetch: async () => Response.json({ issuer: `${https}/`, jwks_uri: 'http://tenant.example.com/jwks' }),
+    });
+    await expect(verifier.ready()).rejects.toThrow(/no valid https jwks_uri/);
   });
 
   it('ready() rejects when the metadata has no jwks_uri', async () => {
-    const stub = await startServer((_req, res) => json(res, { issuer: 'x' }));
+    const stub = await startServer((_req, res) => json(res, { issuer: stub.url }));
     try {
       await expect(createVerifier({ issuerBaseURL: stub.url, audience: AUDIENCE }).ready()).rejects.toThrow(
         /no valid jwks_uri/,
@@ -406,17 +461,19 @@ describe('createVerifier: key set lifecycle', () => {
       return json(res, {}, 404);
     });
     try {
-      const verifier = createVerifier({
-        issuer: issuer.issuer,
-        jwksUri: `${stub.url}/jwks`,
-        audience: AUDIENCE,
-        jwks: { cooldown: 0.2 },
-      });
+      const clock = manualClock();
+      const verifier = clockedVerifier(
+        { issuer: issuer.issuer, jwksUri: `${stub.url}/jwks`, audience: AUDIENCE, jwks: { cooldown: 0.2 } },
+        clock.now,
+      );
       const token = await issuer.mint();
       const error = await verifier.verify(token).catch((e: unknown) => e);
       expect(error).toMatchObject({ status: 503, code: 'temporarily_unavailable', headers: { 'Retry-After': '1' } });
       healthy = true;
-      await sleep(250);
+      // Within the cooldown nothing is fetched again: still 503.
+      await expect(verifier.verify(token)).rejects.toMatchObject({ status: 503 });
+      expect(stub.hits.get('/jwks')).toBe(1);
+      clock.advance(250);
       await expect(verifier.verify(token)).resolves.toBeDefined();
     } finally {
       await stub.close();
@@ -424,11 +481,15 @@ describe('createVerifier: key set lifecycle', () => {
   });
 
   it('refetches for an unknown kid at most once per cooldown, measured from the last fetch', async () => {
-    const verifier = verifierFor({ jwks: { cooldown: 0.3 } });
+    const clock = manualClock();
+    const verifier = clockedVerifier(
+      { issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, jwks: { cooldown: 0.3 } },
+      clock.now,
+    );
     await verifier.verify(await issuer.mint());
     await verifier.verify(await issuer.mint({}, { foreignKey: true })).catch(() => undefined);
     expect(issuer.requestCounts.jwks).toBe(1);
-    await sleep(350);
+    clock.advance(350);
     const unknown = await Promise.all(Array.from({ length: 50 }, () => issuer.mint({}, { foreignKey: true })));
     const results = await Promise.allSettled(unknown.map((t) => verifier.verify(t)));
     expect(results.every((r) => r.status === 'rejected' && (r.reason as { status: number }).status === 401)).toBe(true);
@@ -450,24 +511,28 @@ describe('createVerifier: key set lifecycle', () => {
     const stub = await startServer((_req, res) => (healthy ? json(res, issuer.publicJwks()) : json(res, {}, 500)));
     const events: string[] = [];
     try {
-      const verifier = createVerifier({
-        issuer: issuer.issuer,
-        jwksUri: `${stub.url}/jwks`,
-        audience: AUDIENCE,
-        cache: false,
-        jwks: {
-          cacheMaxAge: 0.1,
-          cooldown: 0,
-          onEvent: (event) => events.push(`${event.type}${'servingStale' in event ? `:${event.servingStale}` : ''}`),
+      const clock = manualClock();
+      const verifier = clockedVerifier(
+        {
+          issuer: issuer.issuer,
+          jwksUri: `${stub.url}/jwks`,
+          audience: AUDIENCE,
+          cache: false,
+          jwks: {
+            cacheMaxAge: 0.1,
+            cooldown: 0,
+            onEvent: (event) => events.push(`${event.type}${'servingStale' in event ? `:${event.servingStale}` : ''}`),
+          },
         },
-      });
+        clock.now,
+      );
       const token = await issuer.mint();
       await verifier.verify(token);
       healthy = false;
-      await sleep(150);
+      clock.advance(150);
       // The refresh runs in the background: the request does not wait for the failing issuer.
       await expect(verifier.verify(token)).resolves.toBeDefined();
-      await sleep(100);
+      await eventually(() => events.length === 3, 5000, 'the background refresh');
       expect(events).toEqual(['fetched', 'serving_stale', 'fetch_failed:true']);
       expect(stub.hits.get('/jwks')).toBe(2);
       await expect(verifier.verify(token)).resolves.toBeDefined();
@@ -580,11 +645,15 @@ describe('createVerifier: offloadSignatures', () => {
 
 describe('createVerifier: verified-token cache', () => {
   it('skips signature verification for a repeated token but still checks expiry', async () => {
-    const verifier = verifierFor({ clockTolerance: 0 });
+    const clock = manualClock();
+    const verifier = clockedVerifier(
+      { issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, clockTolerance: 0 },
+      clock.now,
+    );
     const token = await issuer.mint({}, { expiresIn: 1 });
     const first = await verifier.verify(token);
     expect(await verifier.verify(token)).toBe(first);
-    await sleep(1100);
+    clock.advance(1100);
     await expectRejection(verifier.verify(token), 401, 'token expired');
   });
 
@@ -605,14 +674,17 @@ describe('createVerifier: verified-token cache', () => {
   });
 
   it('keeps entries no longer than the key set cacheMaxAge, and refreshes the key set in the background', async () => {
-    const verifier = verifierFor({ jwks: { cacheMaxAge: 0.1 } });
+    const clock = manualClock();
+    const verifier = clockedVerifier(
+      { issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE, jwks: { cacheMaxAge: 0.1 } },
+      clock.now,
+    );
     const token = await issuer.mint();
     const first = await verifier.verify(token);
-    await sleep(150);
+    clock.advance(150);
     const second = await verifier.verify(token);
     expect(second).not.toBe(first);
-    await sleep(100);
-    expect(issuer.requestCounts.jwks).toBe(2);
+    await eventually(() => issuer.requestCounts.jwks === 2, 5000, 'the background refresh');
   });
 
   it('bounds the cache to cache.max entries', async () => {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isJsonObject } from '../jwt/compact.js';
+import { isJsonObject } from '../json.js';
 
 /**
  * What a token's `cnf` binds it to. `valid: false` means a `cnf` is present but cannot be

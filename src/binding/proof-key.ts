@@ -8,7 +8,8 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { algorithmSpec } from '../algorithms.js';
-import { decodeBase64url, isJsonObject } from '../jwt/compact.js';
+import { isJsonObject } from '../json.js';
+import { decodeBase64url } from '../jwt/compact.js';
 import { assertKeyFitsAlgorithm } from '../jwt/signature.js';
 
 /** JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1). */

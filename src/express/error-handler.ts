@@ -3,13 +3,18 @@
  *
  * @module
  */
-import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express';
 import { isM2MError, type M2MError } from '../errors.js';
+import { OptionProblems } from '../options/readers.js';
+import type { M2MErrorMiddleware, M2MNext, M2MRequest, M2MResponse } from './types.js';
 
 /** Options of {@link m2mErrorHandler}. */
 export interface M2MErrorHandlerOptions {
-  /** Called with each error rendered (for logs or metrics). Must not throw; never receives the token. */
-  onError?: (error: M2MError, req: Request) => void;
+  /**
+   * Called with each error rendered, for logs and metrics: `err.reason` says exactly why,
+   * `err.details` which claim check failed. Must not throw; never receives the token, and
+   * nothing it sees is sent to the client.
+   */
+  onError?(error: M2MError, req: M2MRequest): void;
 }
 
 /**
@@ -18,9 +23,13 @@ export interface M2MErrorHandlerOptions {
  * `{ "error": code, "error_description": text }` (`"unauthorized"` when no token was sent).
  * Any other error passes on to `next(err)`.
  */
-export function m2mErrorHandler(options: M2MErrorHandlerOptions = {}): ErrorRequestHandler {
-  const { onError } = options;
-  return function m2mErrorHandler(error: unknown, req: Request, res: Response, next: NextFunction): void {
+export function m2mErrorHandler(options: M2MErrorHandlerOptions = {}): M2MErrorMiddleware {
+  const problems = new OptionProblems('m2mErrorHandler');
+  const config = problems.object(options, 'options') ?? {};
+  problems.unknownKeys(config, ['onError']);
+  const onError = problems.function<M2MErrorHandlerOptions['onError']>(config.onError, 'onError');
+  problems.throwIfAny();
+  return function m2mErrorHandler(error: unknown, req: M2MRequest, res: M2MResponse, next: M2MNext): void {
     if (!isM2MError(error) || res.headersSent) {
       next(error);
       return;
@@ -32,6 +41,9 @@ export function m2mErrorHandler(options: M2MErrorHandlerOptions = {}): ErrorRequ
         // A logging hook must not turn an RFC 6750 answer into a 500.
       }
     }
-    res.status(error.status).set(error.headers).json(error.toJSON());
+    res.statusCode = error.status;
+    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end(JSON.stringify(error.toJSON()));
   };
 }

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { JWTPayload } from 'jose';
+import type { M2MAuth } from '../auth.js';
 import { InsufficientScopeError, UnauthorizedError, type M2MError } from '../errors.js';
-import { isVerifiedAuth, realmOfAuth, type M2MAuth } from '../verifier.js';
+import { isVerifiedAuth, realmOfAuth } from './auth-registry.js';
 import { realmOf } from './request.js';
+import type { M2MMiddleware, M2MNext, M2MRequest } from './types.js';
 
 /** RFC 6749 §3.3 `scope-token`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -23,29 +24,46 @@ export type JsonValue = string | number | boolean | null | readonly JsonValue[] 
  * Requires every one of `scopes` (strings, or one array). A missing scope is 403
  * `insufficient_scope` with `scope="<required scopes>"` in `WWW-Authenticate`.
  */
-export function requireScopes(...scopes: string[] | [readonly string[]]): RequestHandler {
+export function requireScopes(...scopes: string[] | [readonly string[]]): M2MMiddleware {
   const required = scopeList('requireScopes', scopes);
   return guard(
     (auth) => required.every((scope) => auth.scopes.includes(scope)),
-    (realm) => new InsufficientScopeError('missing required scope', { realm, scope: required }),
+    (realm, auth) =>
+      new InsufficientScopeError('missing required scope', {
+        realm,
+        scope: required,
+        reason: 'insufficient_scope',
+        details: { claim: 'scope', expected: required, actual: auth.scopes },
+      }),
   );
 }
 
 /** Requires at least one of `scopes` (strings, or one array). */
-export function requireAnyScope(...scopes: string[] | [readonly string[]]): RequestHandler {
+export function requireAnyScope(...scopes: string[] | [readonly string[]]): M2MMiddleware {
   const accepted = scopeList('requireAnyScope', scopes);
   return guard(
     (auth) => accepted.some((scope) => auth.scopes.includes(scope)),
-    (realm) => new InsufficientScopeError('missing required scope', { realm, scope: accepted }),
+    (realm, auth) =>
+      new InsufficientScopeError('missing required scope', {
+        realm,
+        scope: accepted,
+        reason: 'insufficient_scope',
+        details: { claim: 'scope', expected: accepted, actual: auth.scopes },
+      }),
   );
 }
 
 /** Only lets these calling applications (by `req.auth.clientId`) through; others get 403. */
-export function requireClient(...clientIds: string[] | [readonly string[]]): RequestHandler {
+export function requireClient(...clientIds: string[] | [readonly string[]]): M2MMiddleware {
   const allowed = stringList('requireClient', clientIds);
   return guard(
     (auth) => allowed.includes(auth.clientId),
-    (realm) => new InsufficientScopeError('client not allowed', { realm }),
+    (realm, auth) =>
+      new InsufficientScopeError('client not allowed', {
+        realm,
+        reason: 'client_not_allowed',
+        details: { claim: 'client_id', expected: allowed, actual: auth.clientId },
+      }),
   );
 }
 
@@ -54,9 +72,15 @@ export function requireClient(...clientIds: string[] | [readonly string[]]): Req
  * array-valued claim, a scalar `expected` must be one of its elements), or a predicate
  * `(value, payload) => boolean`. A mismatch, or a predicate that throws, is 403.
  */
-export function requireClaim(name: string, expected: JsonValue | ClaimPredicate): RequestHandler {
+export function requireClaim(name: string, expected: JsonValue | ClaimPredicate, ...extra: never[]): M2MMiddleware {
   if (typeof name !== 'string' || name === '') throw new TypeError('express-m2m: requireClaim needs a claim name');
   if (expected === undefined) throw new TypeError('express-m2m: requireClaim needs an expected value or predicate');
+  if (extra.length > 0) {
+    throw new TypeError(
+      'express-m2m: requireClaim takes one expected value; to accept any of several, pass a predicate: ' +
+        "requireClaim('roles', (value) => Array.isArray(value) && value.some((v) => ['ops', 'admin'].includes(v)))",
+    );
+  }
   const matches: ClaimPredicate =
     typeof expected === 'function'
       ? expected
@@ -72,7 +96,16 @@ export function requireClaim(name: string, expected: JsonValue | ClaimPredicate)
         return false;
       }
     },
-    (realm) => new InsufficientScopeError('required claim not satisfied', { realm }),
+    (realm, auth) =>
+      new InsufficientScopeError('required claim not satisfied', {
+        realm,
+        reason: 'claim_not_satisfied',
+        details: {
+          claim: name,
+          expected: typeof expected === 'function' ? '(predicate)' : expected,
+          actual: Object.hasOwn(auth.payload, name) ? auth.payload[name] : undefined,
+        },
+      }),
   );
 }
 
@@ -80,16 +113,33 @@ export function requireClaim(name: string, expected: JsonValue | ClaimPredicate)
  * A guard: `passes` decides, `refuse` builds the 403 (only when needed, with the realm of the
  * `requireM2M` that verified the token). Without a verified `req.auth`, 401.
  */
-function guard(passes: (auth: M2MAuth) => boolean, refuse: (realm: string | undefined) => M2MError): RequestHandler {
-  return (req: Request, _res: Response, next: NextFunction): void => {
+function guard(
+  passes: (auth: M2MAuth) => boolean,
+  refuse: (realm: string | undefined, auth: M2MAuth) => M2MError,
+): M2MMiddleware {
+  return (req: M2MRequest, _res: unknown, next: M2MNext): void => {
     const { auth } = req;
     if (!isVerifiedAuth(auth)) {
-      next(new UnauthorizedError('authentication required', { realm: realmOf(req) }));
+      const realm = realmOf(req);
+      if (realm === undefined) warnGuardWithoutRequireM2M();
+      next(new UnauthorizedError('authentication required', { realm }));
       return;
     }
     if (passes(auth)) next();
-    else next(refuse(realmOfAuth(auth)));
+    else next(refuse(realmOfAuth(auth), auth));
   };
+}
+
+let warnedWithoutRequireM2M = false;
+
+/** A guard on a route that `requireM2M` never ran for is a server bug: say so once, besides the 401. */
+function warnGuardWithoutRequireM2M(): void {
+  if (warnedWithoutRequireM2M) return;
+  warnedWithoutRequireM2M = true;
+  process.emitWarning(
+    'a route guard (requireScopes, requireAnyScope, requireClient or requireClaim) ran without requireM2M before it; the request was answered 401. Put app.use(requireM2M()) (or requireM2M on the route) before the guard.',
+    { type: 'ExpressM2MWarning', code: 'EXPRESS_M2M_GUARD_WITHOUT_AUTH' },
+  );
 }
 
 function stringList(guardName: string, values: string[] | [readonly string[]]): readonly string[] {
@@ -103,6 +153,16 @@ function stringList(guardName: string, values: string[] | [readonly string[]]): 
 
 function scopeList(guardName: string, values: string[] | [readonly string[]]): readonly string[] {
   const list = stringList(guardName, values);
+  const spaced = list.find((scope) => scope.trim().includes(' '));
+  if (spaced !== undefined) {
+    const parts = spaced
+      .trim()
+      .split(/ +/)
+      .map((scope) => `'${scope}'`);
+    throw new TypeError(
+      `express-m2m: ${guardName}: pass scopes as separate arguments: ${guardName}(${parts.join(', ')}), not one space-separated string`,
+    );
+  }
   if (!list.every((scope) => SCOPE_TOKEN.test(scope))) {
     throw new TypeError(`express-m2m: ${guardName}: a scope is printable ASCII without spaces, quotes or backslashes`);
   }

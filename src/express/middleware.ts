@@ -1,21 +1,27 @@
 /**
- * `requireM2M`: the Express layer over the verifier. Extracts the token, verifies it, sets
- * `req.auth`, and hands every failure to `next(err)`.
+ * `requireM2M`: the Express layer over the verifier. Reads the request into a
+ * {@link RequestContext}, verifies the token, sets `req.auth`, and hands every failure to
+ * `next(err)`.
  *
  * @module
  */
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { extractBearerToken, type TokenLocation } from '../bearer.js';
-import { UnauthorizedError } from '../errors.js';
-import { resolveOptions, type RequireM2MOptions } from '../options.js';
-import { Verifier, type M2MAuth, type TokenVerifier } from '../verifier.js';
+import type { M2MAuth } from '../auth.js';
+import { extractAccessToken, type TokenLocation } from '../bearer.js';
+import { OptionProblems } from '../options/readers.js';
+import { resolveOptions } from '../options/resolve.js';
+import type { RequireM2MOptions } from '../options/types.js';
+import { Refusal } from '../refusal.js';
+import { Verifier, type TokenVerifier } from '../verifier.js';
+import { rememberAuth } from './auth-registry.js';
+import { headerValues, RequestContext } from './request-context.js';
 import { setRealm } from './request.js';
+import type { M2MMiddleware, M2MNext, M2MRequest, M2MResponse } from './types.js';
 
 /** The middleware returned by {@link requireM2M}. */
-export interface RequireM2MHandler extends RequestHandler {
+export interface RequireM2MHandler extends M2MMiddleware {
   /** The verifier in use. */
   readonly verifier: TokenVerifier;
-  /** Resolves after discovery and the first JWKS fetch; rejects with a clear message when the issuer is unreachable or misconfigured. */
+  /** Resolves after discovery and the first JWKS fetch; rejects with a clear message when an issuer is unreachable or misconfigured. */
   ready(): Promise<void>;
 }
 
@@ -27,45 +33,64 @@ const LOCATIONS: readonly TokenLocation[] = ['header', 'query', 'body'];
  * Options fall back to the `ISSUER_BASE_URL`, `ISSUER`, `JWKS_URI`, `AUDIENCE` and `SECRET`
  * environment variables. On success `req.auth` holds the verified caller; on failure
  * `next(err)` receives an {@link InvalidRequestError}, {@link UnauthorizedError},
- * {@link InvalidTokenError}, {@link InsufficientScopeError} or {@link ServiceUnavailableError}.
+ * {@link InvalidTokenError}, {@link InvalidDPoPProofError}, {@link UseDPoPNonceError},
+ * {@link InsufficientScopeError} or {@link ServiceUnavailableError}, each with a `reason`.
  *
- * @throws TypeError at once when the configuration is incomplete or invalid.
+ * @example
+ * app.use(requireM2M({ issuerBaseURL: 'https://tenant.example.com', audience: 'https://api.example.com' }));
+ * @throws TypeError at once, listing every missing or invalid option.
  */
 export function requireM2M(options: RequireM2MOptions = {}): RequireM2MHandler {
-  const { authRequired = true, tokenLocations = ['header'], ...verifierOptions } = options;
-  if (
-    !Array.isArray(tokenLocations) ||
-    tokenLocations.length === 0 ||
-    !tokenLocations.every((l) => LOCATIONS.includes(l))
-  ) {
-    throw new TypeError("express-m2m: `tokenLocations` must be a non-empty array of 'header', 'query', 'body'");
+  const { authRequired, tokenLocations, ...verifierOptions } = options ?? {};
+  const problems = new OptionProblems('requireM2M');
+  const required = problems.boolean(authRequired, 'authRequired', true);
+  const locations = readLocations(problems, tokenLocations);
+  let verifier: Verifier | undefined;
+  try {
+    verifier = new Verifier(resolveOptions(verifierOptions, process.env, 'requireM2M'));
+  } catch (error) {
+    if (problems.ok) throw error;
+    // Report the middleware's own problems together with the verifier's.
+    problems.add((error as Error).message.replace(/^express-m2m: requireM2M: /, ''));
   }
-  const locations = [...new Set(tokenLocations)] as readonly TokenLocation[];
+  problems.throwIfAny();
+  return middlewareFor(verifier as Verifier, required, locations);
+}
+
+/**
+ * The middleware around a built verifier (what {@link requireM2M} returns once its options are
+ * read; tests build it around a verifier with their own clock).
+ */
+export function middlewareFor(
+  checked: Verifier,
+  required: boolean,
+  locations: readonly TokenLocation[],
+): RequireM2MHandler {
+  const { realm } = checked;
   const readsQuery = locations.includes('query');
   const readsBody = locations.includes('body');
-  const verifier = new Verifier(resolveOptions(verifierOptions));
-  const { realm } = verifier;
+  const acceptsDPoP = checked.options.dpop.mode !== 'off';
 
-  const handler = (req: Request, _res: Response, next: NextFunction): void => {
-    let token: string | undefined;
+  const handler = (req: M2MRequest, res: M2MResponse, next: M2MNext): void => {
+    let extracted;
     try {
-      token = extractBearerToken(
+      extracted = extractAccessToken(
         {
-          authorization: authorizationHeaders(req),
+          authorization: headerValues(req, 'authorization'),
           query: readsQuery ? req.query : undefined,
           body: readsBody ? req.body : undefined,
           contentType: readsBody ? req.headers['content-type'] : undefined,
         },
         locations,
-        realm,
+        acceptsDPoP,
       );
     } catch (error) {
-      next(error);
+      next(checked.httpError(error, undefined));
       return;
     }
-    if (token === undefined) {
-      if (authRequired) {
-        next(new UnauthorizedError('authentication required', { realm }));
+    if (extracted === undefined) {
+      if (required) {
+        next(checked.httpError(new Refusal('missing_token', 'authentication required'), undefined));
       } else {
         // Guards after an optional requireM2M answer 401 with this realm.
         setRealm(req, realm);
@@ -73,45 +98,41 @@ export function requireM2M(options: RequireM2MOptions = {}): RequireM2MHandler {
       }
       return;
     }
+    const context = new RequestContext(req, extracted.scheme, checked.options);
     let result: M2MAuth | Promise<M2MAuth>;
     try {
-      result = verifier.verifyNow(token);
+      result = checked.verifyNow(extracted.token, context);
     } catch (error) {
       next(error);
       return;
     }
     if (!(result instanceof Promise)) {
       // Hot path: a cached token needs no promise.
-      req.auth = result;
+      admit(req, res, result, context, realm);
       next();
       return;
     }
     result.then((auth) => {
-      req.auth = auth;
+      admit(req, res, auth, context, realm);
       next();
     }, next);
   };
 
-  return Object.assign(handler, { verifier, ready: () => verifier.ready() });
+  return Object.assign(handler, { verifier: checked, ready: () => checked.ready() });
 }
 
-const AUTHORIZATION = 'authorization';
-
-/**
- * The request's `Authorization` header, or all of them when it was sent more than once: Node
- * keeps only the first in `req.headers`, so repeats are counted in `rawHeaders` (cheaper than
- * building `req.headersDistinct` for every request).
- */
-function authorizationHeaders(req: Request): string | string[] | undefined {
-  const first = req.headers.authorization;
-  if (first === undefined) return undefined;
-  const raw = req.rawHeaders;
-  let count = 0;
-  for (let i = 0; i < raw.length; i += 2) if (isAuthorization(raw[i] as string)) count++;
-  if (count <= 1) return first;
-  return raw.filter((_value, i) => i % 2 === 1 && isAuthorization(raw[i - 1] as string));
+function admit(req: M2MRequest, res: M2MResponse, auth: M2MAuth, context: RequestContext, realm: string): void {
+  rememberAuth(auth, realm);
+  req.auth = auth;
+  const headers = context.responseHeaders;
+  if (headers !== undefined) for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
 }
 
-function isAuthorization(name: string): boolean {
-  return name.length === AUTHORIZATION.length && name.toLowerCase() === AUTHORIZATION;
+function readLocations(problems: OptionProblems, value: unknown): readonly TokenLocation[] {
+  if (value === undefined) return ['header'];
+  if (!Array.isArray(value) || value.length === 0 || !value.every((l) => LOCATIONS.includes(l))) {
+    problems.add("`tokenLocations` must be a non-empty array of 'header', 'query', 'body'");
+    return ['header'];
+  }
+  return [...new Set(value as TokenLocation[])];
 }

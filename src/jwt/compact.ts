@@ -8,6 +8,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { base64url, errors, type JWTHeaderParameters } from 'jose';
+import { isJsonObject } from '../json.js';
 import { deepFreeze } from '../deep-freeze.js';
 
 /** A compact JWS split into its parts, header decoded, nothing verified yet. */
@@ -72,14 +73,6 @@ export function isCanonicalCompact(token: string): boolean {
     if (strayBits !== 0 && (BASE64URL_DIGITS.indexOf(part[part.length - 1] as string) & strayBits) !== 0) return false;
   }
   return true;
-}
-
-/** True for a plain JSON object (not an array, not null). */
-export function isJsonObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Object.prototype.toString.call(value) !== '[object Object]')
-    return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === null || Object.getPrototypeOf(prototype) === null;
 }
 
 /** Bounds on the shape of a JSON text, checked before it is parsed. */

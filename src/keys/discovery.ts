@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { isJsonObject } from '../json.js';
 import { fetchJson, KeyFetchError, type FetchLimits } from './fetch-json.js';
 
 /** The metadata this package needs. */
@@ -11,6 +12,8 @@ export interface IssuerMetadata {
   issuer: string;
   /** Where the signing keys are published. */
   jwks_uri: string;
+  /** RFC 7662 introspection endpoint, when advertised. */
+  introspection_endpoint?: string;
 }
 
 /**
@@ -27,41 +30,75 @@ export function discoveryUrls(issuerBaseURL: string): string[] {
   ];
 }
 
+/** `url` without one trailing slash. */
+export function withoutTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url.slice(0, -1) : url;
+}
+
 /**
  * Fetches the issuer's metadata.
  *
- * @throws {@link KeyFetchError} when neither document is a JSON object with string `issuer`
- *   and an http(s) `jwks_uri`; the message says what was tried.
+ * @param issuerConfigured - true when `issuer` is configured explicitly; otherwise the
+ *   document's `issuer` must equal `issuerBaseURL`, one trailing slash aside (RFC 8414 §3.3,
+ *   OpenID Connect Discovery §4.3), so a tenant cannot vouch for another issuer.
+ * @throws {@link KeyFetchError} naming every URL tried and why each failed.
  */
-export async function discover(issuerBaseURL: string, limits: FetchLimits): Promise<IssuerMetadata & { url: string }> {
-  const failures: string[] = [];
+export async function discover(
+  issuerBaseURL: string,
+  limits: FetchLimits,
+  issuerConfigured = false,
+): Promise<IssuerMetadata & { url: string }> {
+  const failures: { url: string; cause: string }[] = [];
   let lastError: unknown;
   for (const url of discoveryUrls(issuerBaseURL)) {
     try {
       const document = await fetchJson(url, limits);
-      return { ...validateMetadata(document), url };
+      return { ...validateMetadata(document, issuerBaseURL, issuerConfigured), url };
     } catch (error) {
       lastError = error;
-      failures.push(error instanceof Error ? error.message : 'failed');
+      failures.push({ url, cause: error instanceof Error ? error.message : 'failed' });
     }
   }
-  throw new KeyFetchError(`discovery failed for ${new URL(issuerBaseURL).origin}: ${failures.join('; ')}`, {
+  throw new KeyFetchError(`discovery failed for ${issuerBaseURL}: ${describeFailures(failures)}`, {
     cause: lastError,
   });
 }
 
-function validateMetadata(document: unknown): IssuerMetadata {
-  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
-    throw new KeyFetchError('metadata is not a JSON object');
-  }
-  const { issuer, jwks_uri: jwksUri } = document as Record<string, unknown>;
+/** `A and B: ECONNREFUSED` when both failed alike, else `A: HTTP 404; B: ECONNREFUSED`. */
+function describeFailures(failures: { url: string; cause: string }[]): string {
+  const causes = new Set(failures.map((f) => f.cause));
+  if (causes.size === 1) return `${failures.map((f) => f.url).join(' and ')}: ${failures[0]?.cause}`;
+  return failures.map((f) => `${f.url}: ${f.cause}`).join('; ');
+}
+
+function validateMetadata(document: unknown, issuerBaseURL: string, issuerConfigured: boolean): IssuerMetadata {
+  if (!isJsonObject(document)) throw new KeyFetchError('metadata is not a JSON object');
+  const { issuer, jwks_uri: jwksUri, introspection_endpoint: introspection } = document;
   if (typeof issuer !== 'string' || issuer === '') throw new KeyFetchError('metadata has no issuer');
-  if (typeof jwksUri !== 'string' || !/^https?:\/\//i.test(jwksUri))
-    throw new KeyFetchError('metadata has no valid jwks_uri');
-  try {
-    new URL(jwksUri);
-  } catch {
-    throw new KeyFetchError('metadata has no valid jwks_uri');
+  if (!issuerConfigured && withoutTrailingSlash(issuer) !== withoutTrailingSlash(issuerBaseURL)) {
+    throw new KeyFetchError('metadata names another issuer (configure `issuer` to accept it)');
   }
-  return { issuer, jwks_uri: jwksUri };
+  const secure = new URL(issuerBaseURL).protocol === 'https:';
+  const jwks = endpoint(jwksUri, secure);
+  if (jwks === undefined) {
+    throw new KeyFetchError(secure ? 'metadata has no valid https jwks_uri' : 'metadata has no valid jwks_uri');
+  }
+  const metadata: IssuerMetadata = { issuer, jwks_uri: jwks };
+  const introspectionEndpoint = endpoint(introspection, secure);
+  if (introspectionEndpoint !== undefined) metadata.introspection_endpoint = introspectionEndpoint;
+  return metadata;
+}
+
+/** An absolute http(s) URL from the metadata; only https when the issuer itself is https (no downgrade). */
+function endpoint(value: unknown, secure: boolean): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && (secure || url.protocol !== 'http:')) return undefined;
+  if (url.username !== '' || url.password !== '') return undefined;
+  return value;
 }

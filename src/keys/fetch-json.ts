@@ -8,7 +8,10 @@
 
 import { readBoundedBody } from '../bounded-body.js';
 
-/** Why a discovery or key-set fetch failed. The message never includes response content. */
+/**
+ * Why a discovery or key-set fetch failed, in a few words (`ECONNREFUSED`, `HTTP 404`,
+ * `timed out`); callers add the URL. The message never includes response content.
+ */
 export class KeyFetchError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -22,6 +25,23 @@ export interface FetchLimits {
   timeout: number;
   /** Largest body accepted, in bytes. */
   maxBytes: number;
+  /** The `fetch` to use (a proxy, a private CA); the global one by default. */
+  fetch?: typeof globalThis.fetch;
+}
+
+/**
+ * The underlying cause of a failed request, for operators: a system error code
+ * (`ECONNREFUSED`, `ENOTFOUND`, `CERT_HAS_EXPIRED`, …) or the error's own message.
+ */
+export function describeCause(error: unknown): string {
+  // Duck-typed: errors from Node's own fetch may come from another realm (e.g. under a test runner's VM).
+  for (let current = error, depth = 0; typeof current === 'object' && current !== null && depth < 4; depth++) {
+    const { code, cause } = current as { code?: unknown; cause?: unknown };
+    if (typeof code === 'string' && code !== '') return code;
+    current = cause;
+  }
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && message !== '' ? message : 'failed';
 }
 
 const MAX_REDIRECTS = 3;
@@ -36,46 +56,41 @@ const MAX_REDIRECTS = 3;
  */
 export async function fetchJson(url: string, limits: FetchLimits): Promise<unknown> {
   const signal = AbortSignal.timeout(limits.timeout * 1000);
+  const fetchImpl = limits.fetch ?? globalThis.fetch;
   let target = new URL(url);
   for (let redirects = 0; ; redirects++) {
     let response: Response;
     try {
-      response = await fetch(target, { signal, redirect: 'manual', headers: { accept: 'application/json' } });
+      response = await fetchImpl(target, { signal, redirect: 'manual', headers: { accept: 'application/json' } });
     } catch (error) {
-      throw new KeyFetchError(
-        signal.aborted ? `request to ${target.origin} timed out` : `request to ${target.origin} failed`,
-        { cause: error },
-      );
+      throw new KeyFetchError(signal.aborted ? 'timed out' : describeCause(error), { cause: error });
     }
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location !== null) {
       await discard(response);
       const next = new URL(location, target);
-      if (next.origin !== target.origin)
-        throw new KeyFetchError(`redirect from ${target.origin} to another origin refused`);
-      if (redirects >= MAX_REDIRECTS) throw new KeyFetchError(`too many redirects from ${target.origin}`);
+      if (next.origin !== target.origin) throw new KeyFetchError('redirect to another origin refused');
+      if (redirects >= MAX_REDIRECTS) throw new KeyFetchError('too many redirects');
       target = next;
       continue;
     }
     if (response.status !== 200) {
       await discard(response);
-      throw new KeyFetchError(`${target.origin} answered HTTP ${response.status}`);
+      throw new KeyFetchError(`HTTP ${response.status}`);
     }
     let text: string | undefined;
     try {
       text = await readBoundedBody(response, limits.maxBytes);
     } catch (error) {
-      throw new KeyFetchError(
-        signal.aborted ? `request to ${target.origin} timed out` : `reading the response of ${target.origin} failed`,
-        { cause: error },
-      );
+      throw new KeyFetchError(signal.aborted ? 'timed out' : `reading the response failed (${describeCause(error)})`, {
+        cause: error,
+      });
     }
-    if (text === undefined)
-      throw new KeyFetchError(`${target.origin} sent a response larger than ${limits.maxBytes} bytes`);
+    if (text === undefined) throw new KeyFetchError(`response larger than ${limits.maxBytes} bytes`);
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      throw new KeyFetchError(`${target.origin} sent invalid JSON`);
+      throw new KeyFetchError('invalid JSON');
     }
   }
 }

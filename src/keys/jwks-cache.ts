@@ -1,20 +1,18 @@
 /**
- * The JWKS cache: one shared fetch at a time, a background refresh after `cacheMaxAge`, a refetch on an
- * unknown `kid` at most once per `cooldown`, and stale-if-error (a failed refresh keeps the
- * last good key set). Key selection and import are jose's `createLocalJWKSet`, so a JWK's
- * own `alg`, `use`, `key_ops`, `kty` and `crv` must agree with the token.
+ * The JWKS cache: one shared fetch at a time, a background refresh after `cacheMaxAge`, a
+ * refetch on an unknown `kid` at most once per `cooldown`, stale-if-error (a failed refresh
+ * keeps the last good key set) bounded by `maxStale`, past which the key set is no longer used.
  *
  * @module
  */
-import { KeyObject } from 'node:crypto';
-import { createLocalJWKSet, errors, type CryptoKey, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
-import { emit, type KeySetEvent } from './events.js';
+import { errors, type JWSHeaderParameters } from 'jose';
+import type { EventSink } from './events.js';
 import { fetchJson, KeyFetchError } from './fetch-json.js';
+import { createKeySet, type KeySet, type VerificationKey } from './key-set.js';
 
-/** A verification key: node:crypto's form of the key jose selected and imported. */
-export type VerificationKey = KeyObject;
+export type { VerificationKey } from './key-set.js';
 
-/** Thrown while no key set has ever been obtained (cold start with the issuer unreachable). */
+/** Thrown while no usable key set is available (cold start with the issuer unreachable, or stale past `maxStale`). */
 export class KeySetUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -28,24 +26,15 @@ export interface JwksCacheSettings {
   cooldown: number;
   timeout: number;
   maxBytes: number;
-  onEvent?: ((event: KeySetEvent) => void) | undefined;
+  /** Seconds past `fetchedAt + cacheMaxAge` a key set that cannot be refreshed is still used. */
+  maxStale: number;
+  fetch?: typeof globalThis.fetch;
 }
-
-type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
 
 interface LoadedKeySet {
-  select: LocalKeySet;
-  /** Keys already selected from this set, by {@link selectionKey}: lets known keys be found without awaiting. */
-  selected: Map<string, VerificationKey>;
+  keys: KeySet;
   url: string;
   fetchedAt: number;
-}
-
-/** jose selects by `alg` and `kid` only; `alg` never contains `#`. */
-function selectionKey(alg: unknown, kid: unknown): string | undefined {
-  if (typeof alg !== 'string') return undefined;
-  if (kid === undefined) return alg;
-  return typeof kid === 'string' ? `${alg}#${kid}` : undefined;
 }
 
 /**
@@ -62,6 +51,7 @@ export class JwksCache {
   constructor(
     private readonly locate: () => Promise<string>,
     private readonly settings: JwksCacheSettings,
+    private readonly events: EventSink,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -72,9 +62,14 @@ export class JwksCache {
 
   /** Loads the key set unless one is known; rejects with the reason when it cannot be obtained. */
   async ready(): Promise<void> {
-    if (this.current !== undefined) return;
+    if (this.usable() !== undefined) return;
     await this.refresh();
-    if (this.current === undefined) throw this.unavailable();
+    if (this.usable() === undefined) throw this.unavailable();
+  }
+
+  /** The `kid` the key set gives `key`, if any. */
+  keyId(key: VerificationKey): string | undefined {
+    return this.current?.keys.keyId(key);
   }
 
   /**
@@ -84,25 +79,21 @@ export class JwksCache {
   peekKey(alg: unknown, kid: unknown): VerificationKey | undefined {
     const keySet = this.current;
     if (keySet === undefined || this.now() - keySet.fetchedAt >= this.settings.cacheMaxAge * 1000) return undefined;
-    const key = selectionKey(alg, kid);
-    return key === undefined ? undefined : keySet.selected.get(key);
+    return keySet.keys.peek(alg, kid);
   }
 
   /**
    * The key that verifies a token with this protected header.
    *
-   * @throws {@link KeySetUnavailableError} while no key set was ever obtained;
+   * @throws {@link KeySetUnavailableError} while no usable key set is available;
    *   jose's `JWKSNoMatchingKey` / `JWKSMultipleMatchingKeys` / `JOSENotSupported` otherwise.
    */
   async getKey(header: JWSHeaderParameters): Promise<VerificationKey> {
-    if (this.current === undefined) {
+    if (this.usable() === undefined) {
       if (!this.mayFetch()) throw this.unavailable();
       await this.refresh();
-      if (this.current === undefined) throw this.unavailable();
-    } else if (
-      this.now() - this.current.fetchedAt >= this.settings.cacheMaxAge * 1000 &&
-      this.mayFetch(this.settings.cacheMaxAge)
-    ) {
+      if (this.usable() === undefined) throw this.unavailable();
+    } else if (this.isDue() && this.mayFetch(this.settings.cacheMaxAge)) {
       // Stale-while-revalidate: the refresh runs in the background and this request goes on
       // with the keys it has, so a slow or hanging issuer never delays verification.
       void this.refresh();
@@ -110,13 +101,33 @@ export class JwksCache {
     const keySet = this.current as LoadedKeySet;
     this.reportStale(keySet);
     try {
-      return await select(keySet, header);
+      return await keySet.keys.select(header);
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey) || !this.mayFetch()) throw error;
     }
     // An unknown kid may be a freshly rotated key: refetch, at most once per cooldown.
     await this.refresh();
-    return select(this.current as LoadedKeySet, header);
+    const refreshed = this.usable();
+    if (refreshed === undefined) throw this.unavailable();
+    return refreshed.keys.select(header);
+  }
+
+  /** Loads the key set when none is usable and the cooldown allows; never rejects. */
+  async warm(): Promise<void> {
+    if (this.usable() === undefined && this.mayFetch()) await this.refresh();
+  }
+
+  private isDue(): boolean {
+    return this.current !== undefined && this.now() - this.current.fetchedAt >= this.settings.cacheMaxAge * 1000;
+  }
+
+  /** The key set, unless there is none or it is stale past `maxStale`. */
+  private usable(): LoadedKeySet | undefined {
+    const keySet = this.current;
+    if (keySet === undefined) return undefined;
+    const { cacheMaxAge, maxStale } = this.settings;
+    if (this.now() - keySet.fetchedAt <= (cacheMaxAge + maxStale) * 1000) return keySet;
+    return undefined;
   }
 
   /**
@@ -130,6 +141,21 @@ export class JwksCache {
   }
 
   private unavailable(): KeySetUnavailableError {
+    const stale = this.current;
+    if (stale !== undefined && this.usable() === undefined) {
+      const now = this.now();
+      if (now - this.lastStaleReportAt >= this.settings.cooldown * 1000) {
+        this.lastStaleReportAt = now;
+        this.events.report({
+          type: 'max_stale_exceeded',
+          url: stale.url,
+          age: Math.floor((now - stale.fetchedAt) / 1000),
+        });
+      }
+      return new KeySetUnavailableError('the key set could not be refreshed for longer than `jwks.maxStale`', {
+        cause: this.lastError,
+      });
+    }
     return new KeySetUnavailableError(this.lastError?.message ?? 'signing keys unavailable', { cause: this.lastError });
   }
 
@@ -146,25 +172,25 @@ export class JwksCache {
     let url = '';
     try {
       url = await this.locate();
-      const document = await fetchJson(url, this.settings);
-      const select = createKeySet(document);
-      this.current = { select, selected: new Map(), url, fetchedAt: this.now() };
+      let keys: KeySet;
+      try {
+        keys = createKeySet(await fetchJson(url, this.settings));
+      } catch (error) {
+        throw new KeyFetchError(`${url}: ${error instanceof Error ? error.message : 'failed'}`, { cause: error });
+      }
+      this.current = { keys, url, fetchedAt: this.now() };
       this.lastError = undefined;
-      emit(this.settings.onEvent, {
-        type: 'fetched',
-        resource: 'jwks',
-        url,
-        keys: (document as JSONWebKeySet).keys.length,
-      });
+      this.events.report({ type: 'fetched', resource: 'jwks', url, keys: keys.size });
     } catch (error) {
       this.lastError = error instanceof Error ? error : new KeyFetchError('key set fetch failed');
+      // A discovery failure was reported by `locate` itself.
       if (url !== '') {
-        emit(this.settings.onEvent, {
+        this.events.report({
           type: 'fetch_failed',
           resource: 'jwks',
           url,
           error: this.lastError,
-          servingStale: this.current !== undefined,
+          servingStale: this.usable() !== undefined,
         });
       }
     }
@@ -172,28 +198,10 @@ export class JwksCache {
 
   /** Reports a key set past `cacheMaxAge`, at most once per cooldown so logs are not flooded. */
   private reportStale(keySet: LoadedKeySet): void {
-    if (this.settings.onEvent === undefined) return;
     const now = this.now();
     const age = now - keySet.fetchedAt;
     if (age < this.settings.cacheMaxAge * 1000 || now - this.lastStaleReportAt < this.settings.cooldown * 1000) return;
     this.lastStaleReportAt = now;
-    emit(this.settings.onEvent, { type: 'serving_stale', url: keySet.url, age: Math.floor(age / 1000) });
-  }
-}
-
-/** Selects and imports with jose (which checks `kty`, `alg`, `use`, `key_ops`, `crv` against the token), then remembers the result. */
-async function select(keySet: LoadedKeySet, header: JWSHeaderParameters): Promise<VerificationKey> {
-  const cryptoKey: CryptoKey = await keySet.select(header);
-  const key = KeyObject.from(cryptoKey as Parameters<typeof KeyObject.from>[0]);
-  const memo = selectionKey(header.alg, header.kid);
-  if (memo !== undefined) keySet.selected.set(memo, key);
-  return key;
-}
-
-function createKeySet(document: unknown): LocalKeySet {
-  try {
-    return createLocalJWKSet(document as JSONWebKeySet);
-  } catch (error) {
-    throw new KeyFetchError('response is not a valid JSON Web Key Set', { cause: error });
+    this.events.report({ type: 'serving_stale', url: keySet.url, age: Math.floor(age / 1000) });
   }
 }

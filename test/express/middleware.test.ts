@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Express, Request, Response } from 'express';
 import request from 'supertest';
 import { m2mErrorHandler, requireM2M, type RequireM2MHandler } from '../../src/index.js';
-import type { RequireM2MOptions } from '../../src/options.js';
+import type { RequireM2MOptions } from '../../src/options/types.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 import { express, expressMajor } from '../helpers/express.js';
 

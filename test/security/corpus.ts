@@ -1023,10 +1023,11 @@ export const corpus: readonly CorpusCase[] = [
     ...NO_CREDENTIALS,
   },
   {
-    name: 'DPoP scheme',
+    // DPoP is accepted by default; a token that is not DPoP-bound cannot be sent with its scheme.
+    name: 'DPoP scheme with a token that is not DPoP-bound',
     class: 'bearer-syntax',
     build: (c) => ({ path: '/api', authorization: `DPoP ${c.valid}` }),
-    ...NO_CREDENTIALS,
+    ...INVALID_TOKEN,
   },
   {
     name: 'fullwidth scheme "Ｂｅａｒｅｒ" (UTF-8 bytes)',

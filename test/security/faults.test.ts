@@ -15,15 +15,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { NextFunction, Request, Response } from 'express';
 import { SignJWT } from 'jose';
 import request from 'supertest';
-import {
-  createVerifier,
-  m2mErrorHandler,
-  requireM2M,
-  type KeySetEvent,
-  type RequireM2MOptions,
-} from '../../src/index.js';
-import type { VerifierOptions } from '../../src/options.js';
-import { express, signJws, sleep, startServer, waitFor, type LoopbackServer } from './support.js';
+import { createVerifier, m2mErrorHandler, type KeySetEvent, type RequireM2MOptions } from '../../src/index.js';
+import type { VerifierOptions } from '../../src/options/types.js';
+import { middlewareFor } from '../../src/express/middleware.js';
+import { resolveOptions } from '../../src/options/resolve.js';
+import { Verifier } from '../../src/verifier.js';
+import { manualClock, type ManualClock } from '../helpers/time.js';
+import { express, signJws, startServer, waitFor, type LoopbackServer } from './support.js';
 
 const AUDIENCE = 'https://api.example.com';
 
@@ -200,10 +198,13 @@ afterAll(() => {
 /** Fast-failing settings: 1 s timeout, cooldown and cache age. */
 const FAST = { timeout: 1, cooldown: 1, cacheMaxAge: 1 } as const;
 
-function apiFor(options: RequireM2MOptions) {
+/** An API whose verifier reads `clock` (so the test moves time by hand), like `requireM2M(options)`. */
+function apiFor(options: RequireM2MOptions, clock: ManualClock = manualClock()) {
   const foreign: unknown[] = [];
   const app = express();
-  const m2m = requireM2M({ audience: AUDIENCE, ...options });
+  const m2m = middlewareFor(new Verifier(resolveOptions({ audience: AUDIENCE, ...options }, {}), clock.now), true, [
+    'header',
+  ]);
   app.get('/api', m2m, (req: Request, res: Response) => {
     res.json({ clientId: req.auth?.clientId });
   });
@@ -280,7 +281,9 @@ describe('cold start: the key set cannot be obtained → 503 + Retry-After, neve
     expect(Date.now() - started).toBeLessThan(3000);
     expect503(res);
     expect(readiness).toBeInstanceOf(Error);
-    expect((readiness as Error).message).toMatch(/^express-m2m: cannot obtain the signing keys: .+/);
+    expect((readiness as Error).message).toMatch(
+      /^express-m2m: cannot obtain the signing keys of http:\/\/127\.0\.0\.1:\d+: .+/,
+    );
     expect((readiness as Error).message).not.toContain('LEAK-ME-NOT');
   });
 
@@ -335,7 +338,9 @@ describe('cold start: the key set cannot be obtained → 503 + Retry-After, neve
     // Two metadata URLs are tried, each with its own 1 s timeout.
     expect(Date.now() - started).toBeLessThan(4000);
     expect503(res);
-    expect((readiness as Error).message).toMatch(/^express-m2m: cannot obtain the signing keys: discovery failed/);
+    expect((readiness as Error).message).toMatch(
+      /^express-m2m: cannot obtain the signing keys of http:\/\/127\.0\.0\.1:\d+: discovery failed for /,
+    );
   });
 
   it('Retry-After is the cooldown rounded up to whole seconds', async () => {
@@ -357,11 +362,12 @@ describe('cold start: the key set cannot be obtained → 503 + Retry-After, neve
 
   it('recovers by itself once the issuer heals (after the cooldown)', async () => {
     srv.routes.set(JWKS, status(500));
-    const { call } = apiFor({ issuerBaseURL: srv.url, jwks: FAST });
+    const clock = manualClock();
+    const { call } = apiFor({ issuerBaseURL: srv.url, jwks: FAST }, clock);
     const token = await srv.sign(keyA);
     expect503(await call(token));
     srv.heal();
-    await sleep(1100);
+    clock.advance(1100);
     const res = await call(token);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ clientId: 'svc' });
@@ -462,7 +468,7 @@ describe('oversized bodies are refused without buffering them', () => {
     const started = Date.now();
     expect503(await call(await srv.sign(keyA)));
     expect(Date.now() - started).toBeLessThan(3000);
-    await sleep(100);
+    await waitFor(() => srv.flood.closed);
     // The client stopped reading after at most maxBytes (1 MiB): the server could only fill
     // the socket buffers, nowhere near the 50 MB it tried to send.
     expect(srv.flood.closed).toBe(true);
@@ -535,10 +541,11 @@ describe('redirects: same origin up to 3 hops, never to another origin', () => {
 
   it('refuses a cross-origin redirect during a refresh and keeps the last good key set', async () => {
     const log = events();
-    const { call } = apiFor({ issuerBaseURL: srv.url, jwks: { ...FAST, onEvent: log.onEvent } });
+    const clock = manualClock();
+    const { call } = apiFor({ issuerBaseURL: srv.url, jwks: { ...FAST, onEvent: log.onEvent } }, clock);
     expect((await call(await srv.sign(keyA))).status).toBe(200);
     srv.routes.set(JWKS, redirect(`${other.url}/jwks.json`));
-    await sleep(1100);
+    clock.advance(1100);
     expect((await call(await srv.sign(keyA))).status).toBe(200);
     await waitFor(() => log.of('fetch_failed').length > 0);
     expect(other.totalHits()).toBe(0);
@@ -557,13 +564,14 @@ describe('stale-if-error: a failing refresh keeps serving the last good key set'
 
   it.each(refreshFaults)('refresh fails with %s', async (_name, fault) => {
     const log = events();
-    const { call } = apiFor({ issuerBaseURL: srv.url, jwks: { ...FAST, onEvent: log.onEvent } });
+    const clock = manualClock();
+    const { call } = apiFor({ issuerBaseURL: srv.url, jwks: { ...FAST, onEvent: log.onEvent } }, clock);
     const first = await srv.sign(keyA);
     expect((await call(first)).status).toBe(200);
     expect(log.of('fetched').map((e) => (e as { resource: string }).resource)).toEqual(['discovery', 'jwks']);
 
     srv.routes.set(JWKS, fault());
-    await sleep(1100); // past cacheMaxAge and cooldown: the next request refreshes
+    clock.advance(1100); // past cacheMaxAge and cooldown: the next request refreshes
     const started = Date.now();
     const fresh = await call(await srv.sign(keyA)); // a new token: no verified-token cache hit
     expect(Date.now() - started).toBeLessThan(2500);
@@ -592,16 +600,17 @@ describe('stale-if-error: a failing refresh keeps serving the last good key set'
 
   it('recovers by itself when the issuer heals, and learns a rotated key', async () => {
     const log = events();
-    const { call } = apiFor({ issuerBaseURL: srv.url, jwks: { ...FAST, onEvent: log.onEvent } });
+    const clock = manualClock();
+    const { call } = apiFor({ issuerBaseURL: srv.url, jwks: { ...FAST, onEvent: log.onEvent } }, clock);
     expect((await call(await srv.sign(keyA))).status).toBe(200);
     srv.routes.set(JWKS, status(503));
-    await sleep(1100);
+    clock.advance(1100);
     expect((await call(await srv.sign(keyA))).status).toBe(200);
     expect((await call(await srv.sign(keyB))).status).toBe(401);
 
     srv.heal();
     srv.published = [keyB, keyA]; // rotated while it was down
-    await sleep(1100);
+    clock.advance(1100);
     expect((await call(await srv.sign(keyB))).status).toBe(200);
     expect((await call(await srv.sign(keyA))).status).toBe(200);
     const jwksEvents = log.list.filter(
@@ -612,18 +621,22 @@ describe('stale-if-error: a failing refresh keeps serving the last good key set'
   });
 
   it('a throwing onEvent hook changes nothing', async () => {
-    const { call } = apiFor({
-      issuerBaseURL: srv.url,
-      jwks: {
-        ...FAST,
-        onEvent: () => {
-          throw new Error('logger down');
+    const clock = manualClock();
+    const { call } = apiFor(
+      {
+        issuerBaseURL: srv.url,
+        jwks: {
+          ...FAST,
+          onEvent: () => {
+            throw new Error('logger down');
+          },
         },
       },
-    });
+      clock,
+    );
     expect((await call(await srv.sign(keyA))).status).toBe(200);
     srv.routes.set(JWKS, status(500));
-    await sleep(1100);
+    clock.advance(1100);
     expect((await call(await srv.sign(keyA))).status).toBe(200);
   });
 

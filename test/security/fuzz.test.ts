@@ -24,7 +24,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { NextFunction, Request, Response } from 'express';
-import { extractBearerToken } from '../../src/bearer.js';
+import { extractAccessToken } from '../../src/bearer.js';
+import { toHttpError } from '../../src/challenge.js';
 import { createVerifier, isM2MError, m2mErrorHandler, requireM2M, type TokenVerifier } from '../../src/index.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 import { b64u, express, expressMajor, parseBearerChallenge, signJws } from './support.js';
@@ -108,9 +109,9 @@ async function checkToken(token: string): Promise<void> {
 async function checkHeader(value: string): Promise<void> {
   let token: string | undefined;
   try {
-    token = extractBearerToken({ authorization: value }, ['header'], 'api');
+    token = extractAccessToken({ authorization: value }, ['header'], true)?.token;
   } catch (error) {
-    checkRefusal(error, 'extraction');
+    checkRefusal(toHttpError(error, { realm: 'api', dpopAlgorithms: [] }), 'extraction');
     return;
   }
   if (token !== undefined) await checkToken(token);

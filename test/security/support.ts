@@ -247,17 +247,18 @@ function dechunk(data: Buffer): Buffer {
 
 /** Characters RFC 6750 §3 allows inside quoted attribute values. */
 const QUOTED_VALUE = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
-const ATTRIBUTES = new Set(['realm', 'error', 'error_description', 'scope', 'error_uri']);
+const ATTRIBUTES = new Set(['realm', 'error', 'error_description', 'scope', 'error_uri', 'algs', 'resource_metadata']);
 
 /**
- * Parses a `WWW-Authenticate` value strictly: `Bearer` then `name="value"` pairs separated by
- * commas (RFC 7235 §2.1 with RFC 6750 §3's attribute set and character rules), each name
- * once. Throws with a reason on anything else.
+ * Parses a `WWW-Authenticate` value strictly: `Bearer` (or `DPoP`, RFC 9449 §7.1) then
+ * `name="value"` pairs separated by commas (RFC 7235 §2.1 with RFC 6750 §3's attribute set and
+ * character rules, plus `algs` and RFC 9728's `resource_metadata`), each name once. Throws
+ * with a reason on anything else.
  */
 export function parseBearerChallenge(value: string): Map<string, string> {
   if (!/^[\x20-\x7E]*$/.test(value)) throw new Error('challenge has characters outside visible ASCII and SP');
-  const head = /^Bearer(?: +|$)/.exec(value);
-  if (head === null) throw new Error('challenge does not start with the Bearer scheme');
+  const head = /^(?:Bearer|DPoP)(?: +|$)/.exec(value);
+  if (head === null) throw new Error('challenge does not start with the Bearer or DPoP scheme');
   const params = new Map<string, string>();
   let rest = value.slice(head[0].length);
   while (rest.length > 0) {

@@ -1,0 +1,34 @@
+/**
+ * Tracing and events through `node:diagnostics_channel`, for APM agents, OpenTelemetry and
+ * metrics: `tracingChannel('express-m2m:verify')` around each verification and the
+ * `express-m2m:jwks` channel for key-set events. Nothing is built or published unless someone
+ * subscribes, so an unobserved API pays one property read per request.
+ *
+ * @module
+ */
+import diagnostics from 'node:diagnostics_channel';
+import type { M2MErrorReason } from './reasons.js';
+
+/** The context of one verification, as tracing subscribers see it. */
+export interface VerifyTraceContext {
+  /** The calling client, once known. */
+  clientId?: string;
+  /** The verified issuer, once known. */
+  issuer?: string;
+  /** Why the request was refused, when it was. */
+  reason?: M2MErrorReason;
+  /** True when the verified-token cache answered. */
+  cached?: boolean;
+  /** The error (on `error`). */
+  error?: unknown;
+}
+
+/** Channel name of key-set events. */
+export const JWKS_CHANNEL = 'express-m2m:jwks';
+/** Name of the verification tracing channel. */
+export const VERIFY_CHANNEL = 'express-m2m:verify';
+
+/** Key-set events. */
+export const jwksChannel = diagnostics.channel(JWKS_CHANNEL);
+/** Verification spans: `start`, `end`, `asyncStart`, `asyncEnd`, `error`. */
+export const verifyChannel = diagnostics.tracingChannel<string, VerifyTraceContext>(VERIFY_CHANNEL);
