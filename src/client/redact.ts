@@ -22,6 +22,8 @@ const MAX_EXAMINED = 8192;
  * secret for a brute-force attack on the rest, and no accident of ordinary text.
  */
 const FRAGMENT = 16;
+/** Secrets shorter than this are recognised only between non-alphanumeric characters. */
+const SHORT = 8;
 /** Recent client assertions remembered; older ones have expired anyway. */
 const MAX_ASSERTIONS = 8;
 // eslint-disable-next-line no-control-regex
@@ -61,7 +63,9 @@ export class Redactor {
       for (const length of new Set([...this.#lengths, FRAGMENT])) {
         for (let i = 0; i + length <= folded.length; i++) {
           const piece = folded.slice(i, i + length);
-          if (this.#fragments.has(piece) || this.#assertions.some((set) => set.has(piece))) return true;
+          if (this.#assertions.some((set) => set.has(piece))) return true;
+          // A very short secret counts only as a word of its own: `s` inside `use_dpop_nonce` is no echo.
+          if (this.#fragments.has(piece) && (length >= SHORT || standsAlone(folded, i, length))) return true;
         }
       }
     }
@@ -80,6 +84,11 @@ export class Redactor {
     if (out.length > MAX_DESCRIPTION) out = `${out.slice(0, MAX_DESCRIPTION)}…`;
     return out;
   }
+}
+
+function standsAlone(text: string, start: number, length: number): boolean {
+  const alphanumeric = /[\p{L}\p{N}]/u;
+  return !alphanumeric.test(text[start - 1] ?? ' ') && !alphanumeric.test(text[start + length] ?? ' ');
 }
 
 /** The folded fragments of a credential: all of it when short, else every window of {@link FRAGMENT}. */

@@ -126,6 +126,13 @@ describe('createClientAuthentication (shared with other endpoints)', () => {
     expect(basic.containsCredential('all fine')).toBe(false);
   });
 
+  it('a secret under 8 characters counts only as a word of its own', () => {
+    const auth = createClientAuthentication({ clientId: 'api', clientSecret: 'ab1' });
+    expect(auth.containsCredential('use_dpop_nonce: cab123 is fine')).toBe(false);
+    expect(auth.containsCredential('secret "AB1" is wrong')).toBe(true);
+    expect(auth.containsCredential('secret=ab%31')).toBe(true);
+  });
+
   it('names the calling factory in its errors, and keeps the credential out of JSON and inspect', () => {
     expect(() => createClientAuthentication({ clientId: 'api' }, 'requireM2M')).toThrow(
       'express-m2m: requireM2M: `clientSecret` is required for client_secret_post',
