@@ -27,7 +27,8 @@ async function dpopServer(): Promise<DPoPServer> {
   const bound = new Map<string, string>();
   const jtis = new Set<string>();
   let issued = 0;
-  let state: DPoPServer;
+  // Filled in once the server is listening; the handlers only run after that.
+  const ref: { state?: DPoPServer } = {};
   const check = async (req: SeenRequest, htu: string): Promise<{ jkt: string; payload: Record<string, unknown> }> => {
     const proof = req.headers.dpop;
     if (typeof proof !== 'string') throw new Error('no DPoP header');
@@ -40,7 +41,7 @@ async function dpopServer(): Promise<DPoPServer> {
     jtis.add(payload.jti);
     const now = Math.floor(Date.now() / 1000);
     if (Math.abs(payload.iat! - now) > 5 || payload.exp !== payload.iat! + 60) throw new Error('iat/exp');
-    state.proofs.push({ header: protectedHeader as Record<string, unknown>, payload });
+    ref.state!.proofs.push({ header: protectedHeader as Record<string, unknown>, payload });
     return { jkt: await calculateJwkThumbprint(jwk), payload };
   };
   const handle = async (req: SeenRequest, res: ServerResponse): Promise<void> => {
@@ -49,13 +50,13 @@ async function dpopServer(): Promise<DPoPServer> {
     try {
       if (path === '/token') {
         const { jkt, payload } = await check(req, `${base}/token`);
-        if (state.nonces.token !== undefined && payload.nonce !== state.nonces.token) {
-          json(res, 400, { error: 'use_dpop_nonce' }, { 'dpop-nonce': state.nonces.token });
+        if (ref.state!.nonces.token !== undefined && payload.nonce !== ref.state!.nonces.token) {
+          json(res, 400, { error: 'use_dpop_nonce' }, { 'dpop-nonce': ref.state!.nonces.token });
           return;
         }
         const token = `at-${issued++}`;
         bound.set(token, jkt);
-        json(res, 200, { access_token: token, token_type: state.tokenType, expires_in: 3600 });
+        json(res, 200, { access_token: token, token_type: ref.state!.tokenType, expires_in: 3600 });
         return;
       }
       const authorization = req.headers.authorization ?? '';
@@ -64,21 +65,21 @@ async function dpopServer(): Promise<DPoPServer> {
       const { jkt, payload } = await check(req, `${base}${path}`);
       if (jkt !== bound.get(token)) throw new Error('proof key does not match the token');
       if (payload.ath !== createHash('sha256').update(token).digest('base64url')) throw new Error('ath');
-      if (state.nonces.api !== undefined && payload.nonce !== state.nonces.api) {
-        res.writeHead(401, { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': state.nonces.api });
+      if (ref.state!.nonces.api !== undefined && payload.nonce !== ref.state!.nonces.api) {
+        res.writeHead(401, { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': ref.state!.nonces.api });
         res.end();
         return;
       }
-      if (state.rotateTo !== undefined) state.nonces.api = state.rotateTo;
-      json(res, 200, { token }, state.rotateTo === undefined ? {} : { 'dpop-nonce': state.rotateTo });
+      if (ref.state!.rotateTo !== undefined) ref.state!.nonces.api = ref.state!.rotateTo;
+      json(res, 200, { token }, ref.state!.rotateTo === undefined ? {} : { 'dpop-nonce': ref.state!.rotateTo });
     } catch (error) {
-      state.problems.push(`${req.method} ${path}: ${(error as Error).message}`);
+      ref.state!.problems.push(`${req.method} ${path}: ${(error as Error).message}`);
       res.writeHead(401, { 'www-authenticate': 'DPoP error="invalid_dpop_proof"' }).end();
     }
   };
   const server = await startServer((req, res) => handle(req, res));
-  state = Object.assign(server, { problems: [], proofs: [], nonces: {}, tokenType: 'DPoP' });
-  return state;
+  ref.state = Object.assign(server, { problems: [], proofs: [], nonces: {}, tokenType: 'DPoP' });
+  return ref.state;
 }
 
 let server: DPoPServer;
