@@ -121,8 +121,9 @@ export interface TokenClient {
   createProof(method: string, url: string | URL, options?: CreateProofOptions): Promise<DPoPHeaders>;
 }
 
-/** Hard bounds of the durations, in seconds. */
+/** Longest `timeout`, in seconds: a token request that takes longer is better failed and retried. */
 export const MAX_TIMEOUT = 300;
+/** Longest `expiryMargin`, in seconds (the half-lifetime rule bounds it further per token). */
 export const MAX_EXPIRY_MARGIN = 3600;
 
 /** Parameters the client controls; `extraParams` cannot replace them. */

@@ -58,7 +58,7 @@ export interface ResponseContext {
 }
 
 /** A failure the client itself describes: `invalid_response`, never retried. */
-export function invalidResponse(status: number | undefined, description: string): Attempt {
+function invalidResponse(status: number | undefined, description: string): Attempt {
   return {
     ok: false,
     failure: { init: { error: 'invalid_response', error_description: description, status }, retryable: false },
