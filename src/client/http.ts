@@ -70,7 +70,11 @@ export async function exchange(
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
+    const onAbort = (): void => {
+      reject(signal.reason);
+      // A response that arrives after the timeout is not read: release its connection.
+      work.then((late) => (late instanceof Response ? late.body?.cancel() : undefined)).catch(() => undefined);
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });

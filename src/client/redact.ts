@@ -15,8 +15,12 @@
 export const WITHHELD = '[redacted: the server echoed a credential]';
 /** Longest `error_description` kept; servers have been seen to put whole request dumps there. */
 const MAX_DESCRIPTION = 300;
-/** Only this much of a server's text is examined; the rest is never shown either. */
-const MAX_EXAMINED = 8192;
+/**
+ * How much of a server's text is examined. Only the first {@link MAX_DESCRIPTION} characters are
+ * ever shown; looking further finds a credential that the cut would show in part (an encoded
+ * 16-character fragment is at most ~200 characters long).
+ */
+const MAX_EXAMINED = 1024;
 /**
  * Length of the credential fragments looked for. 16 characters of a secret are as good as the
  * secret for a brute-force attack on the rest, and no accident of ordinary text.
@@ -38,7 +42,9 @@ const HEX_RUN = /[0-9A-Fa-f]{32,}/g;
 export class Redactor {
   readonly #fragments = new Set<string>();
   readonly #lengths = new Set<number>();
-  readonly #assertions: Set<string>[] = [];
+  /** Fragments of recent assertions' signatures, with how many of those assertions contain each. */
+  readonly #assertionFragments = new Map<string, number>();
+  readonly #assertions: string[][] = [];
 
   /** Remembers a credential (a secret, a PEM key, a private JWK member). */
   addSecret(secret: string): void {
@@ -51,9 +57,16 @@ export class Redactor {
 
   /** Remembers a short-lived client assertion (its signature is the credential), forgetting the oldest beyond a few. */
   addAssertion(assertion: string): void {
-    const signature = assertion.split('.')[2] ?? assertion;
-    this.#assertions.push(new Set(fragmentsOf(signature)));
-    if (this.#assertions.length > MAX_ASSERTIONS) this.#assertions.shift();
+    const fragments = [...new Set(fragmentsOf(assertion.split('.')[2] ?? assertion))];
+    this.#assertions.push(fragments);
+    for (const fragment of fragments)
+      this.#assertionFragments.set(fragment, (this.#assertionFragments.get(fragment) ?? 0) + 1);
+    if (this.#assertions.length <= MAX_ASSERTIONS) return;
+    for (const fragment of this.#assertions.shift() ?? []) {
+      const count = (this.#assertionFragments.get(fragment) ?? 1) - 1;
+      if (count === 0) this.#assertionFragments.delete(fragment);
+      else this.#assertionFragments.set(fragment, count);
+    }
   }
 
   /** True when `text` contains a recognisable fragment of a known credential. */
@@ -63,7 +76,7 @@ export class Redactor {
       for (const length of new Set([...this.#lengths, FRAGMENT])) {
         for (let i = 0; i + length <= folded.length; i++) {
           const piece = folded.slice(i, i + length);
-          if (this.#assertions.some((set) => set.has(piece))) return true;
+          if (this.#assertionFragments.has(piece)) return true;
           // A very short secret counts only as a word of its own: `s` inside `use_dpop_nonce` is no echo.
           if (this.#fragments.has(piece) && (length >= SHORT || standsAlone(folded, i, length))) return true;
         }

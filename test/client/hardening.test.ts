@@ -126,6 +126,22 @@ describe('a token endpoint echoing the secret in altered forms', () => {
     }
   });
 
+  it('a secret cut by the 300-character limit is still withheld; one far beyond it is simply not shown', async () => {
+    const descriptions = [`${'x'.repeat(290)} ${SECRET}`, `${'y'.repeat(5000)} ${SECRET}`];
+    const server = await startServer((_req, res, index) =>
+      json(res, 401, { error: 'invalid_client', error_description: descriptions[index] }),
+    );
+    try {
+      const client = createTokenClient({ tokenEndpoint: server.url, clientId: 'c', clientSecret: SECRET });
+      expect((await failure(client)).error_description).toBe('[redacted: the server echoed a credential]');
+      const far = await failure(client);
+      expect(far.error_description).toBe(`${'y'.repeat(300)}…`);
+      expect(renderings(far)).not.toContain('S3cr3t');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('an unrelated description is kept (sanitized)', async () => {
     const server = await startServer((_req, res) =>
       json(res, 401, { error: 'invalid_client', error_description: 'Client authentication failed\r\nfake log line' }),
