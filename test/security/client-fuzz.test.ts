@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing (fast-check) of the token client's response handling.
  *
- * Each case makes a client with a random secret (and sometimes DPoP) whose `fetch` option
+ * Each case makes a client with a random secret or a private key (and sometimes DPoP) whose `fetch` option
  * answers with a generated response: random status, headers (`Retry-After`, `Content-Length`,
  * `DPoP-Nonce`, …) and body (token responses with odd `access_token`, `token_type` and
  * `expires_in`; error responses whose code and description echo the secret in altered forms —
@@ -17,6 +17,7 @@
  * Default: 10,000 cases. `CLIENT_FUZZ_RUNS=<n>` (or `FUZZ_RUNS`) sets the number; `FUZZ_SEED`
  * replays a reported seed.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
@@ -101,7 +102,7 @@ const echoArb = (secret: string) =>
 
 interface Case {
   secret: string;
-  method: 'client_secret_post' | 'client_secret_basic';
+  method: 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
   dpop: boolean;
   status: number;
   headers: Record<string, string>;
@@ -125,7 +126,18 @@ const headers = fc.record(
   },
   { requiredKeys: [] },
 );
-const caseArb: fc.Arbitrary<Case> = secretArb.chain((secret) => {
+/** One EC key for the private_key_jwt cases (its private scalar `d` plays the secret). */
+const { privateKey: PRIVATE_KEY } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const KEY_D = (PRIVATE_KEY.export({ format: 'jwk' }) as { d: string }).d;
+
+const METHODS = ['client_secret_post', 'client_secret_basic', 'private_key_jwt'] as const;
+const methodAndSecret = fc
+  .constantFrom(...METHODS)
+  .chain((method) =>
+    (method === 'private_key_jwt' ? fc.constant(KEY_D) : secretArb).map((secret) => ({ method, secret })),
+  );
+
+const caseArb: fc.Arbitrary<Case> = methodAndSecret.chain(({ method, secret }) => {
   const text = fc
     .tuple(fc.string({ maxLength: 10 }), echoArb(secret), fc.string({ maxLength: 10 }))
     .map(([a, echo, b]) => (request: { body: string; authorization: string }) => {
@@ -160,13 +172,12 @@ const caseArb: fc.Arbitrary<Case> = secretArb.chain((secret) => {
   );
   return fc
     .record({
-      method: fc.constantFrom('client_secret_post' as const, 'client_secret_basic' as const),
       dpop: fc.boolean(),
       status: fc.oneof(fc.constantFrom(200, 201, 204, 400, 401, 429, 500, 503), fc.integer({ min: 200, max: 599 })),
       headers,
       body,
     })
-    .map(({ body: generated, ...rest }) => ({ secret, ...rest, body: generated.body, token: generated.token }));
+    .map(({ body: generated, ...rest }) => ({ secret, method, ...rest, body: generated.body, token: generated.token }));
 });
 
 /** The longest a token may be served from the cache, per the response, in ms. */
@@ -209,7 +220,7 @@ async function runCase(c: Case): Promise<void> {
     {
       tokenEndpoint: 'https://as.example.com/oauth/token',
       clientId: 'fuzz-client',
-      clientSecret: c.secret,
+      ...(c.method === 'private_key_jwt' ? { privateKey: PRIVATE_KEY } : { clientSecret: c.secret }),
       tokenEndpointAuthMethod: c.method,
       retries: 0,
       fetch: respond,
