@@ -79,15 +79,12 @@ export class TokenRequester {
     const started = this.#seams.now();
     const endpoint = await this.#locateTokenEndpoint();
     if (typeof endpoint !== 'string') return { ok: false, failure: endpoint };
-    const { headers, params } = await this.#auth.authenticate(endpoint);
-    const body = new URLSearchParams({ grant_type: 'client_credentials', ...params });
-    for (const [name, value] of this.#settings.params) body.append(name, value);
-    let response = await this.#send(endpoint, headers, body);
+    let response = await this.#send(endpoint);
     // RFC 9449 §8: a server demanding a nonce answers 400 use_dpop_nonce with one; resend once with it.
     if (this.#dpop !== undefined && !(response instanceof TransportError)) {
       const fresh = this.#dpop.rememberNonce(endpoint, response.headers);
       if (fresh && response.status === 400 && isUseDpopNonce(response.body)) {
-        response = await this.#send(endpoint, headers, body);
+        response = await this.#send(endpoint);
         if (!(response instanceof TransportError)) this.#dpop.rememberNonce(endpoint, response.headers);
       }
     }
@@ -101,11 +98,11 @@ export class TokenRequester {
     });
   }
 
-  async #send(
-    endpoint: string,
-    authHeaders: Record<string, string>,
-    body: URLSearchParams,
-  ): Promise<HttpResponse | TransportError> {
+  /** One POST to the token endpoint, with fresh client authentication (a new assertion `jti`) and proof. */
+  async #send(endpoint: string): Promise<HttpResponse | TransportError> {
+    const { headers: authHeaders, params } = await this.#auth.authenticate(endpoint);
+    const body = new URLSearchParams({ grant_type: 'client_credentials', ...params });
+    for (const [name, value] of this.#settings.params) body.append(name, value);
     const headers: Record<string, string> = {
       ...authHeaders,
       'content-type': 'application/x-www-form-urlencoded',

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
-import { calculateJwkThumbprint, EmbeddedJWK, exportJWK, jwtVerify, type JWK } from 'jose';
+import { calculateJwkThumbprint, decodeJwt, EmbeddedJWK, exportJWK, jwtVerify, type JWK } from 'jose';
 import { createTokenClient, TokenRequestError, type TokenClientOptions } from '../../src/client/index.js';
 import { json, startServer, type FakeServer, type SeenRequest } from './helpers.js';
 
@@ -122,6 +122,17 @@ describe('DPoP, caller side', () => {
     expect(server.requests.map((r) => r.url)).toEqual(['/token', '/token', '/token']);
     expect(server.proofs.map((p) => p.payload.nonce)).toEqual([undefined, 'as-nonce-1', 'as-nonce-1']);
     expect(server.problems).toEqual([]);
+  });
+
+  it('the nonce retry of a private_key_jwt client carries a new assertion (a jti is never replayed)', async () => {
+    server = await dpopServer();
+    server.nonces.token = 'as-nonce-1';
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const client = createTokenClient({ tokenEndpoint: `${server.url}/token`, clientId: 'c', privateKey, dpop: true });
+    expect(await client.getToken()).toBe('at-0');
+    const jtis = server.requests.map((r) => decodeJwt(new URLSearchParams(r.body).get('client_assertion')!).jti);
+    expect(jtis).toHaveLength(2);
+    expect(new Set(jtis).size).toBe(2);
   });
 
   it('a nonce that keeps changing is retried only once', async () => {
