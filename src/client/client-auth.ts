@@ -1,150 +1,187 @@
 /**
- * Client authentication at the token endpoint: `client_secret_post`, `client_secret_basic`
- * (RFC 6749 §2.3.1) and `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9).
+ * Client authentication at an authorization server endpoint (token, introspection, …):
+ * `client_secret_post`, `client_secret_basic` (RFC 6749 §2.3.1) and `private_key_jwt`
+ * (RFC 7523 §2.2, OpenID Connect Core §9).
  *
  * The secret or private key is captured once, in a closure, and never stored on an object
- * that could be logged or serialized.
+ * that could be logged or serialized. The same object recognises the credentials in whatever a
+ * server sends back, so that callers can keep them out of their errors.
  *
  * @module
  */
 import { createPrivateKey, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { SignJWT, type JWK } from 'jose';
-import type { Redactor } from './redact.js';
+import { ALGORITHMS, ASYMMETRIC_ALGORITHMS, type AsymmetricAlgorithm } from '../algorithms.js';
+import { optionError } from './option-error.js';
+import { Redactor } from './redact.js';
 
-/** How the client authenticates at the token endpoint. */
+/** How the client authenticates at the authorization server. */
 export type TokenEndpointAuthMethod = 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
 
-/** JWS algorithms usable for a `private_key_jwt` client assertion. */
-export type ClientAssertionAlgorithm =
-  'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA' | 'Ed25519';
+/** JWS algorithms usable for a `private_key_jwt` client assertion (`Ed25519` is an alias of `EdDSA`). */
+export type ClientAssertionAlgorithm = AsymmetricAlgorithm | 'Ed25519';
 
 /** `client_assertion_type` of RFC 7523 §2.2. */
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-/** Lifetime of a client assertion: short, because it is a bearer credential for the token endpoint. */
+/** Lifetime of a client assertion: short, because it is a bearer credential for the endpoint. */
 const ASSERTION_LIFETIME = 60;
 
-/** What one token request needs from client authentication. */
+/** What one request needs from client authentication. */
 export interface AuthenticatedRequest {
-  /** Extra request headers (`Authorization: Basic …`). */
+  /** Extra request headers (`authorization: Basic …`). */
   headers: Record<string, string>;
   /** Extra form parameters (`client_id`, `client_secret`, `client_assertion`, …). */
   params: Record<string, string>;
 }
 
-/** Applies a client's authentication to token requests; holds the credential privately. */
-export interface ClientAuthentication {
-  readonly method: TokenEndpointAuthMethod;
-  /** The assertion's JWS algorithm, for `private_key_jwt`. */
-  readonly algorithm: ClientAssertionAlgorithm | undefined;
-  /**
-   * Headers and parameters for one request to `tokenEndpoint`. A `private_key_jwt`
-   * assertion is new for every call (fresh `jti`), so retries are never replays.
-   */
-  authenticate(tokenEndpoint: string): Promise<AuthenticatedRequest>;
-}
-
-/** Settings of {@link createClientAuthentication}; validated by the caller's option parser. */
-export interface ClientAuthenticationSettings {
-  method: TokenEndpointAuthMethod;
+/** Options of {@link createClientAuthentication}; option names as the token client spells them. */
+export interface ClientAuthenticationOptions {
   clientId: string;
   clientSecret?: string | undefined;
   privateKey?: string | JWK | KeyObject | undefined;
-  privateKeyAlg?: string | undefined;
+  privateKeyAlg?: ClientAssertionAlgorithm | undefined;
   privateKeyId?: string | undefined;
-  /** `aud` of the assertion; default: the token endpoint. */
+  /** `aud` of the assertion; default: the endpoint URL. */
   assertionAudience?: string | undefined;
+  /** Default `client_secret_post`, or `private_key_jwt` when only `privateKey` is given. */
+  tokenEndpointAuthMethod?: TokenEndpointAuthMethod | undefined;
+}
+
+/** A client's authentication; holds the credential privately. */
+export interface ClientAuthentication {
+  readonly method: TokenEndpointAuthMethod;
+  /**
+   * Headers and form parameters for one request to `endpoint`. A `private_key_jwt` assertion
+   * is new for every call (fresh `jti`, `aud` = `endpoint` unless configured), so retries are
+   * never replays.
+   */
+  authenticate(endpoint: string): Promise<AuthenticatedRequest>;
+  /**
+   * Server text (an `error_description`, an error code) made safe for an error message: replaced
+   * as a whole when it echoes any recognisable fragment of the credential, else control
+   * characters replaced and at most 300 characters.
+   */
+  sanitize(serverText: string): string;
+  /** True when `serverText` echoes a recognisable fragment of the credential. */
+  containsCredential(serverText: string): boolean;
 }
 
 /**
- * Builds the client authentication for a method, registering its credentials with
- * `redactor` so that they can be removed from anything a server sends back.
+ * Builds the client authentication from validated-at-once options.
  *
+ * @param factory - the public factory's name, for error messages (`express-m2m: <factory>: …`).
  * @throws TypeError when the method's credential is missing or unusable; the message never
  *   contains the credential.
+ * @example
+ * ```ts
+ * const auth = createClientAuthentication({ clientId: 'api', clientSecret }, 'requireM2M');
+ * const { headers, params } = await auth.authenticate('https://as.example.com/introspect');
+ * ```
  */
 export function createClientAuthentication(
-  settings: ClientAuthenticationSettings,
-  redactor: Redactor,
+  options: ClientAuthenticationOptions,
+  factory = 'createTokenClient',
 ): ClientAuthentication {
-  const { method, clientId } = settings;
+  const method = chooseMethod(options, factory);
+  const redactor = new Redactor();
+  const { clientId } = options;
+  const sanitize = (text: string): string => redactor.sanitize(text);
+  const containsCredential = (text: string): boolean => redactor.containsCredential(text);
+  const withCredential = (authenticate: ClientAuthentication['authenticate']): ClientAuthentication =>
+    Object.freeze({ method, authenticate, sanitize, containsCredential });
   switch (method) {
     case 'client_secret_post':
     case 'client_secret_basic': {
-      const secret = settings.clientSecret;
+      const secret = options.clientSecret;
       if (typeof secret !== 'string' || secret === '') {
-        throw new TypeError(`express-m2m: createTokenClient: \`clientSecret\` is required for ${method}`);
+        throw optionError(factory, `\`clientSecret\` is required for ${method}`);
       }
       redactor.addSecret(secret);
       if (method === 'client_secret_post') {
-        return {
-          method,
-          algorithm: undefined,
-          authenticate: () => Promise.resolve({ headers: {}, params: { client_id: clientId, client_secret: secret } }),
-        };
+        return withCredential(() =>
+          Promise.resolve({ headers: {}, params: { client_id: clientId, client_secret: secret } }),
+        );
       }
       // RFC 6749 §2.3.1: both parts are form-urlencoded before base64, so a ':' in the id or
       // non-ASCII in the secret cannot be misread. (Sending them raw breaks such credentials.)
       const credentials = Buffer.from(`${formEncode(clientId)}:${formEncode(secret)}`, 'utf8').toString('base64');
       redactor.addSecret(credentials);
       const authorization = `Basic ${credentials}`;
-      return {
-        method,
-        algorithm: undefined,
-        authenticate: () => Promise.resolve({ headers: { authorization }, params: {} }),
-      };
+      return withCredential(() => Promise.resolve({ headers: { authorization }, params: {} }));
     }
     case 'private_key_jwt':
-      return privateKeyJwt(settings, redactor);
+      return withCredential(privateKeyJwt(options, redactor, factory));
     default:
-      throw new TypeError(
-        "express-m2m: createTokenClient: `tokenEndpointAuthMethod` must be 'client_secret_post', 'client_secret_basic' or 'private_key_jwt'",
+      throw optionError(
+        factory,
+        "`tokenEndpointAuthMethod` must be 'client_secret_post', 'client_secret_basic' or 'private_key_jwt'",
       );
   }
 }
 
-function privateKeyJwt(settings: ClientAuthenticationSettings, redactor: Redactor): ClientAuthentication {
-  const { clientId, privateKeyId, assertionAudience } = settings;
-  const { key, jwk } = importPrivateKey(settings.privateKey, redactor);
-  const conflicting =
-    settings.privateKeyAlg !== undefined && jwk?.alg !== undefined && jwk.alg !== settings.privateKeyAlg;
-  const alg = chooseAlgorithm(key, settings.privateKeyAlg ?? jwk?.alg, conflicting);
+function chooseMethod(options: ClientAuthenticationOptions, factory: string): TokenEndpointAuthMethod {
+  const { tokenEndpointAuthMethod: method, clientSecret, privateKey } = options;
+  if (method !== undefined) return method;
+  const hasKey = privateKey !== undefined;
+  if (clientSecret !== undefined && hasKey) {
+    throw optionError(factory, 'both `clientSecret` and `privateKey` are set; choose with `tokenEndpointAuthMethod`');
+  }
+  return hasKey ? 'private_key_jwt' : 'client_secret_post';
+}
+
+function privateKeyJwt(
+  options: ClientAuthenticationOptions,
+  redactor: Redactor,
+  factory: string,
+): ClientAuthentication['authenticate'] {
+  const { clientId, privateKeyId, assertionAudience } = options;
+  const { key, jwk } = importPrivateKey(options.privateKey, redactor, factory);
+  if (options.privateKeyAlg !== undefined && jwk?.alg !== undefined && jwk.alg !== options.privateKeyAlg) {
+    throw optionError(factory, "`privateKeyAlg` differs from the JWK's own `alg`");
+  }
+  const alg = chooseAlgorithm(key, options.privateKeyAlg ?? jwk?.alg, factory);
   const kid = privateKeyId ?? jwk?.kid;
-  return {
-    method: 'private_key_jwt',
-    algorithm: alg,
-    async authenticate(tokenEndpoint) {
-      const now = Math.floor(Date.now() / 1000);
-      const assertion = await new SignJWT({})
-        .setProtectedHeader(kid === undefined ? { alg } : { alg, kid })
-        .setIssuer(clientId)
-        .setSubject(clientId)
-        .setAudience(assertionAudience ?? tokenEndpoint)
-        .setJti(randomUUID())
-        .setIssuedAt(now)
-        .setExpirationTime(now + ASSERTION_LIFETIME)
-        .sign(key);
-      redactor.addAssertion(assertion);
-      return {
-        headers: {},
-        params: { client_id: clientId, client_assertion_type: JWT_BEARER_ASSERTION_TYPE, client_assertion: assertion },
-      };
-    },
+  return async (endpoint) => {
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({})
+      .setProtectedHeader(kid === undefined ? { alg } : { alg, kid })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(assertionAudience ?? endpoint)
+      .setJti(randomUUID())
+      .setIssuedAt(now)
+      .setExpirationTime(now + ASSERTION_LIFETIME)
+      .sign(key);
+    redactor.addAssertion(assertion);
+    return {
+      headers: {},
+      params: { client_id: clientId, client_assertion_type: JWT_BEARER_ASSERTION_TYPE, client_assertion: assertion },
+    };
   };
 }
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;
 
-function importPrivateKey(
-  privateKey: ClientAuthenticationSettings['privateKey'],
+/**
+ * Imports a private key (PKCS#8 PEM, private JWK or private `KeyObject`) and registers every
+ * form of its private material with `redactor`.
+ *
+ * @throws TypeError naming the option, never quoting the key.
+ */
+export function importPrivateKey(
+  privateKey: ClientAuthenticationOptions['privateKey'],
   redactor: Redactor,
+  factory: string,
+  name = 'privateKey',
 ): { key: KeyObject; jwk: JWK | undefined } {
   const invalid = (): TypeError =>
-    new TypeError(
-      'express-m2m: createTokenClient: `privateKey` must be a PEM-encoded (PKCS#8) private key, a private JWK or a private KeyObject',
+    optionError(
+      factory,
+      `\`${name}\` must be a PEM-encoded (PKCS#8) private key, a private JWK or a private KeyObject`,
     );
   if (privateKey === undefined || privateKey === null || privateKey === '') {
-    throw new TypeError('express-m2m: createTokenClient: `privateKey` is required for private_key_jwt');
+    throw optionError(factory, `\`${name}\` is required`);
   }
   let key: KeyObject;
   let jwk: JWK | undefined;
@@ -156,10 +193,6 @@ function importPrivateKey(
       key = privateKey;
     } else if (typeof privateKey === 'object') {
       jwk = privateKey;
-      for (const member of PRIVATE_JWK_MEMBERS) {
-        const value = privateKey[member];
-        if (typeof value === 'string') redactor.addSecret(value);
-      }
       key = createPrivateKey({ key: privateKey as JsonWebKey, format: 'jwk' });
     } else {
       throw invalid();
@@ -169,6 +202,13 @@ function importPrivateKey(
     throw invalid();
   }
   if (key.type !== 'private') throw invalid();
+  // Whatever form the key came in, the server could echo any other form of it.
+  const exported = key.export({ format: 'jwk' });
+  for (const member of PRIVATE_JWK_MEMBERS) {
+    const value = exported[member];
+    if (typeof value === 'string') redactor.addSecret(value);
+  }
+  redactor.addSecret(key.export({ type: 'pkcs8', format: 'der' }).toString('base64'));
   return { key, jwk };
 }
 
@@ -181,50 +221,31 @@ function isKeyObject(value: unknown): value is KeyObject {
   );
 }
 
-const EC_ALGORITHMS: Record<string, ClientAssertionAlgorithm> = {
-  prime256v1: 'ES256',
-  secp384r1: 'ES384',
-  secp521r1: 'ES512',
-};
-const RSA_ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
-
-/** The assertion algorithm: the configured one when it suits the key, else the key's natural one. */
-function chooseAlgorithm(
+/**
+ * The signing algorithm: the requested one when it suits the key, else the key's natural one
+ * (RS256 for RSA, ES256/384/512 by curve, EdDSA for Ed25519).
+ *
+ * @throws TypeError when the key type or curve is unsupported or the algorithm does not suit it.
+ */
+export function chooseAlgorithm(
   key: KeyObject,
   requested: string | undefined,
-  conflicting: boolean,
+  factory: string,
+  name = 'privateKeyAlg',
 ): ClientAssertionAlgorithm {
-  if (conflicting) {
-    throw new TypeError("express-m2m: createTokenClient: `privateKeyAlg` differs from the JWK's own `alg`");
-  }
   const type = key.asymmetricKeyType;
-  let allowed: readonly string[];
-  let natural: ClientAssertionAlgorithm;
-  if (type === 'rsa') {
-    allowed = RSA_ALGORITHMS;
-    natural = 'RS256';
-  } else if (type === 'ec') {
-    const curve = key.asymmetricKeyDetails?.namedCurve;
-    const alg = curve === undefined ? undefined : EC_ALGORITHMS[curve];
-    if (alg === undefined)
-      throw new TypeError(
-        'express-m2m: createTokenClient: unsupported EC curve for `privateKey` (use P-256, P-384 or P-521)',
-      );
-    allowed = [alg];
-    natural = alg;
-  } else if (type === 'ed25519') {
-    allowed = ['EdDSA', 'Ed25519'];
-    natural = 'EdDSA';
-  } else {
-    throw new TypeError(
-      'express-m2m: createTokenClient: `privateKey` must be an RSA, EC (P-256/384/521) or Ed25519 key',
-    );
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  const allowed: string[] = ASYMMETRIC_ALGORITHMS.filter((alg) => {
+    const spec = ALGORITHMS[alg];
+    return spec.keyType === type && (spec.curve === undefined || spec.curve === curve);
+  });
+  if (allowed.length === 0) {
+    throw optionError(factory, `the key for \`${name}\` must be an RSA, EC (P-256/384/521) or Ed25519 key`);
   }
-  if (requested === undefined) return natural;
+  if (type === 'ed25519') allowed.push('Ed25519');
+  if (requested === undefined) return allowed[0] as ClientAssertionAlgorithm;
   if (!allowed.includes(requested)) {
-    throw new TypeError(
-      `express-m2m: createTokenClient: \`privateKeyAlg\` must be one of ${allowed.join(', ')} for this key`,
-    );
+    throw optionError(factory, `\`${name}\` must be one of ${allowed.join(', ')} for this key`);
   }
   return requested as ClientAssertionAlgorithm;
 }

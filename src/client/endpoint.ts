@@ -7,12 +7,17 @@
 import { discoveryUrls } from '../keys/discovery.js';
 import { isRetryableStatus, parseRetryAfter } from './retry.js';
 import { exchange, TransportError } from './http.js';
+import type { FetchImplementation } from './options.js';
 
 /** Result of one discovery run. */
 export type DiscoveryOutcome =
-  /** A metadata document named the token endpoint. */
+  /** A metadata document named a usable token endpoint: the only answer worth keeping for good. */
   | { kind: 'found'; tokenEndpoint: string }
-  /** Every document answered, and none names a token endpoint: use the fallback from now on. */
+  /**
+   * Every document answered, and none named a usable token endpoint (404s, HTML, a plain-http
+   * endpoint for an https issuer): use the fallback for now, and look again later — a 404
+   * during a deployment or a misrouted proxy must not pin the fallback for the process's life.
+   */
   | { kind: 'absent'; tokenEndpoint: string }
   /** A document could not be read for a reason that may pass (network, timeout, 5xx, 429): try again later. */
   | {
@@ -29,12 +34,16 @@ export function fallbackTokenEndpoint(issuerBaseURL: string): string {
 }
 
 /** Fetches the issuer's metadata and reads `token_endpoint`. Never throws. */
-export async function discoverTokenEndpoint(issuerBaseURL: string, timeout: number): Promise<DiscoveryOutcome> {
+export async function discoverTokenEndpoint(
+  issuerBaseURL: string,
+  timeout: number,
+  fetchImpl: FetchImplementation,
+): Promise<DiscoveryOutcome> {
   let transient: DiscoveryOutcome | undefined;
   for (const url of discoveryUrls(issuerBaseURL)) {
     let response;
     try {
-      response = await exchange(url, { headers: { accept: 'application/json' } }, timeout);
+      response = await exchange(url, { headers: { accept: 'application/json' } }, timeout, fetchImpl);
     } catch (error) {
       const kind = error instanceof TransportError ? error.kind : 'network_error';
       transient ??= { kind: 'transient', error: kind, cause: error };

@@ -3,6 +3,15 @@
  *
  * @module
  */
-export { createTokenClient, type TokenClient, type TokenClientOptions, type GetTokenOptions } from './token-client.js';
+export { createTokenClient } from './token-client.js';
+export type {
+  CreateProofOptions,
+  DPoPHeaders,
+  DPoPOption,
+  FetchImplementation,
+  GetTokenOptions,
+  TokenClient,
+  TokenClientOptions,
+} from './options.js';
 export { TokenRequestError, type TokenRequestErrorCode, type TokenRequestErrorInit } from './errors.js';
-export type { TokenEndpointAuthMethod, ClientAssertionAlgorithm } from './client-auth.js';
+export type { ClientAssertionAlgorithm, TokenEndpointAuthMethod } from './client-auth.js';

@@ -59,7 +59,9 @@ describe('secret hygiene', () => {
         });
         const error = await failWith(client);
         expect(error).toMatchObject({ error: 'invalid_client', status: 401 });
-        expect((error as { error_description: string }).error_description).toContain('[redacted]');
+        expect((error as { error_description: string }).error_description).toBe(
+          '[redacted: the server echoed a credential]',
+        );
         const encoded = [
           SECRET,
           encodeURIComponent(SECRET),
