@@ -5,7 +5,9 @@ import { sendJson } from './http.js';
 import { KeyStore, isAsymmetricAlgorithm } from './keys.js';
 import { mintToken, randomSecret, type MintContext } from './mint.js';
 import { ASSERTION_ALGORITHMS, ClientAuthenticator } from './client-auth.js';
+import { DPoPProofChecker } from './dpop-proof.js';
 import { TokenEndpoint } from './token-endpoint.js';
+import { ASYMMETRIC_ALGORITHMS } from '../algorithms.js';
 import type { AsymmetricAlgorithm, RequestCounts, TestIssuer, TestIssuerOptions, TokenProfile } from './types.js';
 
 /** Audience of minted tokens when no client grants one. */
@@ -25,8 +27,17 @@ function validateOptions(options: TestIssuerOptions): {
   tokenLifetime: number;
   port: number;
   publishNextKey: boolean;
+  dpopNonce: boolean;
 } {
-  const { profile = 'auth0', tokenLifetime = 86400, port = 0, secret, clients, publishNextKey = true } = options;
+  const {
+    profile = 'auth0',
+    tokenLifetime = 86400,
+    port = 0,
+    secret,
+    clients,
+    publishNextKey = true,
+    dpopNonce = false,
+  } = options;
   if (profile !== 'auth0' && profile !== 'rfc9068') {
     throw new TypeError("createTestIssuer: profile must be 'auth0' or 'rfc9068'");
   }
@@ -43,7 +54,8 @@ function validateOptions(options: TestIssuerOptions): {
     throw new TypeError('createTestIssuer: clients must be an array');
   }
   if (typeof publishNextKey !== 'boolean') throw new TypeError('createTestIssuer: publishNextKey must be a boolean');
-  return { profile, tokenLifetime, port, publishNextKey };
+  if (typeof dpopNonce !== 'boolean') throw new TypeError('createTestIssuer: dpopNonce must be a boolean');
+  return { profile, tokenLifetime, port, publishNextKey, dpopNonce };
 }
 
 function listen(server: Server, port: number): Promise<AddressInfo> {
@@ -64,7 +76,7 @@ function listen(server: Server, port: number): Promise<AddressInfo> {
  * `close()` it, e.g. in `afterAll`.
  */
 export async function createTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
-  const { profile, tokenLifetime, port, publishNextKey } = validateOptions(options);
+  const { profile, tokenLifetime, port, publishNextKey, dpopNonce } = validateOptions(options);
   const clients = new Map<string, RegisteredClient>();
   for (const client of options.clients ?? []) {
     const registered = registerClient(client);
@@ -111,12 +123,16 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     },
     tokenLifetime,
     clientAuth,
-    issue: ({ client, audience, scopes, organization }) =>
-      mintToken(mintContext, organization === undefined ? {} : { org_id: organization }, {
-        clientId: client.clientId,
-        audience,
-        ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
-      }),
+    dpop: new DPoPProofChecker(dpopNonce),
+    issue: ({ client, audience, scopes, organization, jkt }) =>
+      mintToken(
+        mintContext,
+        {
+          ...(organization === undefined ? {} : { org_id: organization }),
+          ...(jkt === undefined ? {} : { cnf: { jkt } }),
+        },
+        { clientId: client.clientId, audience, ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}) },
+      ),
   });
 
   const discoveryDocument = () => ({
@@ -128,6 +144,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
     id_token_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
     response_types_supported: ['token'],
+    dpop_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
   });
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -48,9 +48,11 @@ export function toPublicJwk(jwk: JWK): JWK {
 
 type KeyPairCallback = (err: Error | null, publicKey: KeyObject, privateKey: KeyObject) => void;
 
-// The async node:crypto generator runs in the thread pool, so RSA keygen does not block the
-// event loop that also serves the issuer's HTTP routes.
-function generatePair(alg: AsymmetricAlgorithm): Promise<{ publicKey: KeyObject; privateKey: KeyObject }> {
+/**
+ * A fresh key pair for `alg`. The async node:crypto generator runs in the thread pool, so RSA
+ * keygen does not block the event loop that also serves the issuer's HTTP routes.
+ */
+export function generatePair(alg: AsymmetricAlgorithm): Promise<{ publicKey: KeyObject; privateKey: KeyObject }> {
   return new Promise((resolve, reject) => {
     const done: KeyPairCallback = (err, publicKey, privateKey) => {
       if (err) reject(err);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CLIENT_AUTH_PARAMETERS, type ClientAuthenticator } from './client-auth.js';
 import type { RegisteredClient } from './clients.js';
+import type { DPoPProofChecker } from './dpop-proof.js';
 import { sendJson } from './http.js';
 import { describable, invalidRequest, NO_STORE, OAuthError, sendOAuthError } from './oauth-error.js';
 import { readParams } from './params.js';
@@ -15,6 +16,8 @@ export interface GrantRequest {
   audience: string;
   scopes: string[];
   organization?: string;
+  /** Thumbprint of the DPoP key the token must be bound to (`cnf.jkt`), when a proof came along. */
+  jkt?: string;
 }
 
 /** What the token endpoint needs from its issuer. */
@@ -22,6 +25,7 @@ export interface TokenEndpointContext {
   readonly tokenEndpoint: string;
   readonly tokenLifetime: number;
   readonly clientAuth: ClientAuthenticator;
+  readonly dpop: DPoPProofChecker;
   issue(request: GrantRequest): Promise<string>;
 }
 
@@ -50,6 +54,8 @@ export class TokenEndpoint {
     if (params.grant_type !== 'client_credentials') {
       throw new OAuthError(400, 'unsupported_grant_type', 'only the client_credentials grant is supported');
     }
+    // The proof goes first: a use_dpop_nonce answer must not spend the client's assertion.
+    const proof = await this.#ctx.dpop.check(req, this.#ctx.tokenEndpoint);
     const client = await this.#ctx.clientAuth.authenticate(req, params, this.#ctx.tokenEndpoint);
 
     const audience = params.audience;
@@ -77,15 +83,17 @@ export class TokenEndpoint {
       throw invalidRequest('the client is not a member of the requested organization');
     }
 
+    if (proof) this.#ctx.dpop.consume(proof);
     const accessToken = await this.#ctx.issue({
       client,
       audience,
       scopes,
       ...(organization !== undefined ? { organization } : {}),
+      ...(proof ? { jkt: proof.jkt } : {}),
     });
     const response: Record<string, unknown> = {
       access_token: accessToken,
-      token_type: 'Bearer',
+      token_type: proof ? 'DPoP' : 'Bearer',
       expires_in: this.#ctx.tokenLifetime,
     };
     if (scopes.length > 0) response.scope = scopes.join(' ');

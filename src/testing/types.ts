@@ -46,6 +46,11 @@ export interface TestIssuerOptions {
    * Turn it off to test kid-less tokens, which need a single key per algorithm.
    */
   publishNextKey?: boolean;
+  /**
+   * Make the token endpoint demand DPoP nonces (RFC 9449 §8): a proof without a current
+   * nonce gets 400 `use_dpop_nonce` and a fresh `DPoP-Nonce` header (default false).
+   */
+  dpopNonce?: boolean;
 }
 
 /** Claims accepted by `mint`; loosely typed on purpose so malformed claims can be produced. */
