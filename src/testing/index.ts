@@ -5,6 +5,7 @@
  */
 export { createTestIssuer, DEFAULT_AUDIENCE } from './issuer.js';
 export { DEFAULT_CLIENT_ID } from './mint.js';
+export { createDPoPKey, type DPoPKey, type DPoPProofOptions } from './dpop-key.js';
 export type {
   AsymmetricAlgorithm,
   MintAlgorithm,

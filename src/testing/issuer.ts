@@ -4,7 +4,10 @@ import { registerClient, type RegisteredClient } from './clients.js';
 import { sendJson } from './http.js';
 import { KeyStore, isAsymmetricAlgorithm } from './keys.js';
 import { mintToken, randomSecret, type MintContext } from './mint.js';
-import { ASSERTION_ALGORITHMS, TokenEndpoint } from './token-endpoint.js';
+import { ASSERTION_ALGORITHMS, ClientAuthenticator } from './client-auth.js';
+import { DPoPProofChecker } from './dpop-proof.js';
+import { TokenEndpoint } from './token-endpoint.js';
+import { ASYMMETRIC_ALGORITHMS } from '../algorithms.js';
 import type { AsymmetricAlgorithm, RequestCounts, TestIssuer, TestIssuerOptions, TokenProfile } from './types.js';
 
 /** Audience of minted tokens when no client grants one. */
@@ -23,8 +26,18 @@ function validateOptions(options: TestIssuerOptions): {
   profile: TokenProfile;
   tokenLifetime: number;
   port: number;
+  publishNextKey: boolean;
+  dpopNonce: boolean;
 } {
-  const { profile = 'auth0', tokenLifetime = 86400, port = 0, secret, clients } = options;
+  const {
+    profile = 'auth0',
+    tokenLifetime = 86400,
+    port = 0,
+    secret,
+    clients,
+    publishNextKey = true,
+    dpopNonce = false,
+  } = options;
   if (profile !== 'auth0' && profile !== 'rfc9068') {
     throw new TypeError("createTestIssuer: profile must be 'auth0' or 'rfc9068'");
   }
@@ -40,7 +53,9 @@ function validateOptions(options: TestIssuerOptions): {
   if (clients !== undefined && !Array.isArray(clients)) {
     throw new TypeError('createTestIssuer: clients must be an array');
   }
-  return { profile, tokenLifetime, port };
+  if (typeof publishNextKey !== 'boolean') throw new TypeError('createTestIssuer: publishNextKey must be a boolean');
+  if (typeof dpopNonce !== 'boolean') throw new TypeError('createTestIssuer: dpopNonce must be a boolean');
+  return { profile, tokenLifetime, port, publishNextKey, dpopNonce };
 }
 
 function listen(server: Server, port: number): Promise<AddressInfo> {
@@ -61,13 +76,13 @@ function listen(server: Server, port: number): Promise<AddressInfo> {
  * `close()` it, e.g. in `afterAll`.
  */
 export async function createTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
-  const { profile, tokenLifetime, port } = validateOptions(options);
+  const { profile, tokenLifetime, port, publishNextKey, dpopNonce } = validateOptions(options);
   const clients = new Map<string, RegisteredClient>();
   for (const client of options.clients ?? []) {
     const registered = registerClient(client);
     clients.set(registered.clientId, registered);
   }
-  const keys = await KeyStore.create();
+  const keys = await KeyStore.create(publishNextKey);
   const counts: RequestCounts = { discovery: 0, jwks: 0, token: 0 };
 
   // Endpoint URLs depend on the port, which is only known after listen(); routes read them
@@ -92,24 +107,32 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     },
   };
 
-  const tokenEndpoint = new TokenEndpoint({
+  const clientAuth = new ClientAuthenticator({
     get issuer() {
       return urls.issuer;
     },
     get issuerBaseURL() {
       return urls.issuerBaseURL;
     },
+    findClient: (clientId) => clients.get(clientId),
+  });
+
+  const tokenEndpoint = new TokenEndpoint({
     get tokenEndpoint() {
       return urls.tokenEndpoint;
     },
     tokenLifetime,
-    findClient: (clientId) => clients.get(clientId),
-    issue: ({ clientId, audience, scopes, organization }) =>
-      mintToken(mintContext, organization === undefined ? {} : { org_id: organization }, {
-        clientId,
-        audience,
-        ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
-      }),
+    clientAuth,
+    dpop: new DPoPProofChecker(dpopNonce),
+    issue: ({ client, audience, scopes, organization, jkt }) =>
+      mintToken(
+        mintContext,
+        {
+          ...(organization === undefined ? {} : { org_id: organization }),
+          ...(jkt === undefined ? {} : { cnf: { jkt } }),
+        },
+        { clientId: client.clientId, audience, ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}) },
+      ),
   });
 
   const discoveryDocument = () => ({
@@ -121,6 +144,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
     id_token_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
     response_types_supported: ['token'],
+    dpop_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
   });
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -182,6 +206,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       return keys.rotate(alg);
     },
     currentKid: (alg: AsymmetricAlgorithm = 'RS256') => keys.currentKid(alg),
+    nextKid: (alg: AsymmetricAlgorithm = 'RS256') => keys.nextKid(alg),
     publicJwks: () => keys.publicJwks(),
     resetCounts() {
       counts.discovery = 0;

@@ -1,5 +1,6 @@
 import { generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
+import { ASYMMETRIC_ALGORITHMS } from '../algorithms.js';
 import type { AsymmetricAlgorithm, PublicJwks } from './types.js';
 
 /** A private signing key together with the public JWK that advertises it. */
@@ -12,22 +13,13 @@ export interface SigningKey {
 
 interface KeySlot {
   current: SigningKey;
+  /** Published ahead of use, so verifiers already hold it when a rotation promotes it. */
+  next?: SigningKey;
   previous?: SigningKey;
 }
 
-const ASYMMETRIC: ReadonlySet<string> = new Set<AsymmetricAlgorithm>([
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-]);
+// `Ed25519` is accepted as an alias of EdDSA (jose signs with either name).
+const ASYMMETRIC: ReadonlySet<string> = new Set<string>([...ASYMMETRIC_ALGORITHMS, 'Ed25519']);
 
 // Only these members ever reach the JWKS: a whitelist cannot leak d/p/q/... by accident.
 const PUBLIC_MEMBERS = ['kty', 'crv', 'n', 'e', 'x', 'y'] as const;
@@ -56,9 +48,11 @@ export function toPublicJwk(jwk: JWK): JWK {
 
 type KeyPairCallback = (err: Error | null, publicKey: KeyObject, privateKey: KeyObject) => void;
 
-// The async node:crypto generator runs in the thread pool, so RSA keygen does not block the
-// event loop that also serves the issuer's HTTP routes.
-function generatePair(alg: AsymmetricAlgorithm): Promise<{ publicKey: KeyObject; privateKey: KeyObject }> {
+/**
+ * A fresh key pair for `alg`. The async node:crypto generator runs in the thread pool, so RSA
+ * keygen does not block the event loop that also serves the issuer's HTTP routes.
+ */
+export function generatePair(alg: AsymmetricAlgorithm): Promise<{ publicKey: KeyObject; privateKey: KeyObject }> {
   return new Promise((resolve, reject) => {
     const done: KeyPairCallback = (err, publicKey, privateKey) => {
       if (err) reject(err);
@@ -92,19 +86,32 @@ export async function generateSigningKey(alg: AsymmetricAlgorithm, kid: string =
 }
 
 /**
- * Published signing keys (current + previous per algorithm) and unpublished "foreign" keys.
- * Generation is cached as promises so that concurrent `mint` calls share one keygen.
+ * Published signing keys per algorithm — current, next (published before it signs) and
+ * previous — and unpublished "foreign" keys. Generation is cached as promises so that
+ * concurrent `mint` calls share one keygen.
  */
 export class KeyStore {
   readonly #slots = new Map<AsymmetricAlgorithm, KeySlot>();
   readonly #pending = new Map<AsymmetricAlgorithm, Promise<SigningKey>>();
   readonly #foreign = new Map<AsymmetricAlgorithm, Promise<SigningKey>>();
+  readonly #publishNext: boolean;
 
-  /** Creates the store with its initial RS256 key. */
-  static async create(): Promise<KeyStore> {
-    const store = new KeyStore();
+  private constructor(publishNext: boolean) {
+    this.#publishNext = publishNext;
+  }
+
+  /**
+   * Creates the store with its initial RS256 key (and, with `publishNext`, the key the next
+   * rotation will promote).
+   */
+  static async create(publishNext = true): Promise<KeyStore> {
+    const store = new KeyStore(publishNext);
     await store.signingKey('RS256');
     return store;
+  }
+
+  #nextKey(alg: AsymmetricAlgorithm): Promise<SigningKey | undefined> {
+    return this.#publishNext ? generateSigningKey(alg) : Promise.resolve(undefined);
   }
 
   /** The current published key for `alg`, generated (and published) on first use. */
@@ -113,11 +120,11 @@ export class KeyStore {
     if (slot) return Promise.resolve(slot.current);
     let pending = this.#pending.get(alg);
     if (!pending) {
-      pending = generateSigningKey(alg).then(
-        (key) => {
-          this.#slots.set(alg, { current: key });
+      pending = Promise.all([generateSigningKey(alg), this.#nextKey(alg)]).then(
+        ([current, next]) => {
+          this.#slots.set(alg, next ? { current, next } : { current });
           this.#pending.delete(alg);
-          return key;
+          return current;
         },
         (err: unknown) => {
           this.#pending.delete(alg);
@@ -141,16 +148,26 @@ export class KeyStore {
     return key;
   }
 
-  /** Rotates `alg`, or every algorithm that has a key; the old current key becomes previous. */
+  /**
+   * Rotates `alg`, or every algorithm that has a key: the published next key becomes current
+   * (so verifiers that fetched the key set already know it), a new next key is published, the
+   * old current key stays published as previous, and the one before it is dropped.
+   */
   async rotate(alg?: AsymmetricAlgorithm): Promise<void> {
     const algs = alg ? [alg] : [...new Set([...this.#slots.keys(), ...this.#pending.keys()])];
     await Promise.all(
       algs.map(async (a) => {
         // Let a first generation in flight land first, so it becomes "previous", not lost.
         await this.#pending.get(a);
-        const next = await generateSigningKey(a);
         const slot = this.#slots.get(a);
-        this.#slots.set(a, slot ? { current: next, previous: slot.current } : { current: next });
+        const [promoted, next] = await Promise.all([
+          slot?.next ? Promise.resolve(slot.next) : generateSigningKey(a),
+          this.#nextKey(a),
+        ]);
+        const rotated: KeySlot = { current: promoted };
+        if (next) rotated.next = next;
+        if (slot) rotated.previous = slot.current;
+        this.#slots.set(a, rotated);
       }),
     );
   }
@@ -160,14 +177,26 @@ export class KeyStore {
     return this.#slots.get(alg)?.current.kid;
   }
 
-  /** The JWK Set to serve: current keys first, then previous ones. */
+  /** The `kid` the next rotation of `alg` will promote, when next keys are published. */
+  nextKid(alg: AsymmetricAlgorithm): string | undefined {
+    return this.#slots.get(alg)?.next?.kid;
+  }
+
+  /** The JWK Set to serve: current keys first, then next ones, then previous ones. */
   publicJwks(): PublicJwks {
     const current: JWK[] = [];
+    const next: JWK[] = [];
     const previous: JWK[] = [];
     for (const slot of this.#slots.values()) {
       current.push({ ...slot.current.publicJwk });
+      if (slot.next) next.push({ ...slot.next.publicJwk });
       if (slot.previous) previous.push({ ...slot.previous.publicJwk });
     }
-    return { keys: [...current, ...previous] };
+    return { keys: [...current, ...next, ...previous] };
+  }
+
+  /** The current RS256 key, which signs the issuer's own documents (introspection JWTs). */
+  documentKey(): Promise<SigningKey> {
+    return this.signingKey('RS256');
   }
 }

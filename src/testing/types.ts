@@ -1,11 +1,11 @@
 import type { JWK, JWTPayload } from 'jose';
+import type { AsymmetricAlgorithm as JwsAsymmetricAlgorithm } from '../algorithms.js';
 
 /** Profile that shapes the claims and header of issued tokens. */
 export type TokenProfile = 'auth0' | 'rfc9068';
 
 /** Asymmetric algorithms the test issuer can sign with (and publish keys for). */
-export type AsymmetricAlgorithm =
-  'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA' | 'Ed25519';
+export type AsymmetricAlgorithm = JwsAsymmetricAlgorithm | 'Ed25519';
 
 /** Symmetric algorithms, usable with the issuer's `secret` (or a foreign random one). */
 export type SymmetricAlgorithm = 'HS256' | 'HS384' | 'HS512';
@@ -40,6 +40,17 @@ export interface TestIssuerOptions {
   secret?: string;
   /** Port to listen on (default 0: a random free port). */
   port?: number;
+  /**
+   * Publish, for every algorithm, the key the next `rotateKeys()` will promote (default
+   * true, as Auth0 does), so an API that fetched the key set already knows the rotated key.
+   * Turn it off to test kid-less tokens, which need a single key per algorithm.
+   */
+  publishNextKey?: boolean;
+  /**
+   * Make the token endpoint demand DPoP nonces (RFC 9449 §8): a proof without a current
+   * nonce gets 400 `use_dpop_nonce` and a fresh `DPoP-Nonce` header (default false).
+   */
+  dpopNonce?: boolean;
 }
 
 /** Claims accepted by `mint`; loosely typed on purpose so malformed claims can be produced. */
@@ -94,12 +105,15 @@ export interface TestIssuer {
   /** Signs an access token; see {@link MintOptions}. */
   mint(claims?: MintClaims, options?: MintOptions): Promise<string>;
   /**
-   * Generates a new current key for `alg`, or for every algorithm in use when omitted; the
-   * previous key stays published, the one before it is dropped.
+   * Rotates `alg`, or every algorithm in use when omitted: the published next key becomes
+   * current and a new next key is published (with `publishNextKey: false`, a new key is made
+   * current instead); the previous key stays published, the one before it is dropped.
    */
   rotateKeys(alg?: AsymmetricAlgorithm): Promise<void>;
   /** The `kid` that `mint` currently uses for `alg` (default RS256), if a key exists. */
   currentKid(alg?: AsymmetricAlgorithm): string | undefined;
+  /** The `kid` the next `rotateKeys()` will promote for `alg` (default RS256), when published. */
+  nextKid(alg?: AsymmetricAlgorithm): string | undefined;
   /** The JWK Set served at `jwksUri` (public members only). */
   publicJwks(): PublicJwks;
   /** Zeroes {@link TestIssuer.requestCounts}. */

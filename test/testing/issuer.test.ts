@@ -488,7 +488,11 @@ describe('createTestIssuer (auth0 profile)', () => {
         (['ES256', 'ES256', 'EdDSA', 'PS256', 'ES384', 'ES512'] as const).map((alg) => issuer.mint({}, { alg })),
       );
       const { keys } = (await fetchJson(issuer.jwksUri)).json as { keys: JWK[] };
-      expect(keys.filter((k) => k.alg === 'ES256')).toHaveLength(1);
+      // Two concurrent first uses share one generation: one current and one next key.
+      expect(keys.filter((k) => k.alg === 'ES256').map((k) => k.kid)).toEqual([
+        issuer.currentKid('ES256'),
+        issuer.nextKid('ES256'),
+      ]);
       expect(keys.find((k) => k.alg === 'ES256')).toMatchObject({ kty: 'EC', crv: 'P-256', use: 'sig' });
       expect(keys.find((k) => k.alg === 'ES384')).toMatchObject({ kty: 'EC', crv: 'P-384' });
       expect(keys.find((k) => k.alg === 'ES512')).toMatchObject({ kty: 'EC', crv: 'P-521' });
@@ -591,15 +595,18 @@ describe('rotateKeys', () => {
     await issuer.close();
   });
 
-  it('publishes the new key, keeps the previous one, and drops older ones', async () => {
+  it('promotes the published next key, publishes a new next one, keeps the previous one, drops older ones', async () => {
     const first = issuer.currentKid();
+    const firstNext = issuer.nextKid();
+    expect(firstNext).toBeDefined();
+    expect(issuer.publicJwks().keys.map((k) => k.kid)).toEqual([first, firstNext]);
     const oldToken = await issuer.mint();
     await issuer.rotateKeys();
     const second = issuer.currentKid();
-    expect(second).toBeDefined();
-    expect(second).not.toBe(first);
+    expect(second).toBe(firstNext);
+    const secondNext = issuer.nextKid();
+    expect(issuer.publicJwks().keys.map((k) => k.kid)).toEqual([second, secondNext, first]);
     const jwks = await jwksOf(issuer);
-    expect(issuer.publicJwks().keys.map((k) => k.kid)).toEqual([second, first]);
     await expect(jwtVerify(oldToken, jwks)).resolves.toBeDefined();
     const newToken = await issuer.mint();
     expect(decodeProtectedHeader(newToken).kid).toBe(second);
@@ -607,8 +614,23 @@ describe('rotateKeys', () => {
 
     await issuer.rotateKeys();
     const kids = issuer.publicJwks().keys.map((k) => k.kid);
-    expect(kids).toEqual([issuer.currentKid(), second]);
+    expect(kids).toEqual([secondNext, issuer.nextKid(), second]);
     expect(kids).not.toContain(first);
+  });
+
+  it('with publishNextKey: false publishes one key per algorithm and makes a new one current on rotation', async () => {
+    const single = await createTestIssuer({ publishNextKey: false });
+    try {
+      const first = single.currentKid();
+      expect(single.nextKid()).toBeUndefined();
+      expect(single.publicJwks().keys.map((k) => k.kid)).toEqual([first]);
+      await single.rotateKeys();
+      expect(single.publicJwks().keys.map((k) => k.kid)).toEqual([single.currentKid(), first]);
+      expect(single.currentKid()).not.toBe(first);
+      await expect(createTestIssuer({ publishNextKey: 'yes' as unknown as boolean })).rejects.toThrow(TypeError);
+    } finally {
+      await single.close();
+    }
   });
 
   it('rotates lazily generated algorithms too', async () => {
