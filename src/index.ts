@@ -43,7 +43,12 @@ export {
   type TokenRequestErrorInit,
   type TokenEndpointAuthMethod,
   type ClientAssertionAlgorithm,
+  type CreateProofOptions,
+  type DPoPHeaders,
+  type DPoPOption,
+  type FetchImplementation,
 } from './client/index.js';
+export { certificateThumbprint, certificateFromXfcc } from './binding/mtls.js';
 export type {
   RequireM2MOptions,
   VerifierOptions,
