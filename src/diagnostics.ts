@@ -6,7 +6,7 @@
  *
  * @module
  */
-import diagnostics from 'node:diagnostics_channel';
+import { channel, tracingChannel } from 'node:diagnostics_channel';
 import type { M2MErrorReason } from './reasons.js';
 
 /** The context of one verification, as tracing subscribers see it. */
@@ -29,6 +29,6 @@ export const JWKS_CHANNEL = 'express-m2m:jwks';
 export const VERIFY_CHANNEL = 'express-m2m:verify';
 
 /** Key-set events. */
-export const jwksChannel = diagnostics.channel(JWKS_CHANNEL);
+export const jwksChannel = channel(JWKS_CHANNEL);
 /** Verification spans: `start`, `end`, `asyncStart`, `asyncEnd`, `error`. */
-export const verifyChannel = diagnostics.tracingChannel<string, VerifyTraceContext>(VERIFY_CHANNEL);
+export const verifyChannel = tracingChannel<string, VerifyTraceContext>(VERIFY_CHANNEL);

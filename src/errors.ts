@@ -11,7 +11,9 @@
  *
  * @module
  */
-import createError from 'http-errors';
+// A namespace import, not a default one: it also works when a CommonJS test runner (ts-jest)
+// transpiles this package without `esModuleInterop`.
+import * as httpErrors from 'http-errors';
 import { clipDetail, type ErrorDetails } from './error-details.js';
 import type { M2MErrorReason } from './reasons.js';
 
@@ -128,7 +130,7 @@ export abstract class M2MError extends Error {
 
 // A real http-errors error: `instanceof createError.HttpError` and `createError.isHttpError()`.
 // (HttpError's constructor refuses to run, so the prototype is linked rather than extended.)
-Object.setPrototypeOf(M2MError.prototype, createError.HttpError.prototype);
+Object.setPrototypeOf(M2MError.prototype, httpErrors.HttpError.prototype);
 
 function challenge(error: M2MError, options: M2MErrorOptions & { scope?: readonly string[] }): string {
   const scheme = options.scheme ?? 'Bearer';

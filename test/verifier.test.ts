@@ -498,12 +498,26 @@ describe('createVerifier: key set lifecycle', () => {
     expect(issuer.requestCounts.jwks).toBe(2);
   });
 
-  it('picks up a rotated key through the unknown-kid refetch', async () => {
-    const verifier = verifierFor({ jwks: { cooldown: 0 } });
+  it('picks up a key it has never seen through the unknown-kid refetch', async () => {
+    // An issuer that does not publish its next key before signing with it.
+    const abrupt = await createTestIssuer({ publishNextKey: false });
+    try {
+      const verifier = verifierFor({ jwks: { cooldown: 0 } }, abrupt);
+      await verifier.verify(await abrupt.mint());
+      await abrupt.rotateKeys('RS256');
+      await expect(verifier.verify(await abrupt.mint())).resolves.toBeDefined();
+      expect(abrupt.requestCounts.jwks).toBe(2);
+    } finally {
+      await abrupt.close();
+    }
+  });
+
+  it('knows a rotated key without any refetch when the issuer published it before signing (default cooldown)', async () => {
+    const verifier = verifierFor();
     await verifier.verify(await issuer.mint());
     await issuer.rotateKeys('RS256');
     await expect(verifier.verify(await issuer.mint())).resolves.toBeDefined();
-    expect(issuer.requestCounts.jwks).toBe(2);
+    expect(issuer.requestCounts.jwks).toBe(1);
   });
 
   it('keeps serving the last good key set when a refresh fails (stale-if-error) and reports it', async () => {
@@ -544,7 +558,7 @@ describe('createVerifier: key set lifecycle', () => {
   });
 
   it('checks a token without kid against the single key fitting its alg, refusing when several fit', async () => {
-    const fresh = await createTestIssuer();
+    const fresh = await createTestIssuer({ publishNextKey: false });
     try {
       await fresh.mint({}, { alg: 'ES256' });
       const verifier = createVerifier({

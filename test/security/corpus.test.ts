@@ -50,7 +50,8 @@ let ctx: CorpusContext;
 const unexpected: unknown[] = [];
 
 beforeAll(async () => {
-  issuer = await createTestIssuer({ secret: HS_SECRET });
+  // One key per algorithm (no pre-published next key), so kid-less controls have a single candidate.
+  issuer = await createTestIssuer({ secret: HS_SECRET, publishNextKey: false });
   // Publish an ES256 key next to the RS256 one before the API first reads the JWKS, so the
   // alg/kty/crv cases meet real key selection.
   await issuer.mint({}, { alg: 'ES256' });
