@@ -170,3 +170,36 @@ describe('guards without requireM2M fail closed', () => {
     expect(res.headers['www-authenticate']).toBe('Bearer realm="r"');
   });
 });
+
+describe('guard misuse and what operators see', () => {
+  it('refuses requireClaim with several expected values, pointing to a predicate', () => {
+    expect(() => (requireClaim as (...args: unknown[]) => unknown)('roles', 'ops', 'admin')).toThrow(
+      /requireClaim takes one expected value; to accept any of several, pass a predicate/,
+    );
+  });
+
+  it('gives each 403 a reason and details for logs, never in the response', async () => {
+    const seen: { reason: string; details: unknown }[] = [];
+    const logged = express();
+    logged.use(requireM2M({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE }));
+    logged.get('/scoped', requireScopes('write:orders'), (_req, res) => {
+      res.json({ ok: true });
+    });
+    logged.get('/client', requireClient('billing'), (_req, res) => {
+      res.json({ ok: true });
+    });
+    logged.use(m2mErrorHandler({ onError: (error) => seen.push({ reason: error.reason, details: error.details }) }));
+    const token = await issuer.mint({}, { clientId: 'worker', scope: 'read:orders' });
+    const scoped = await request(logged).get('/scoped').set('Authorization', `Bearer ${token}`);
+    await request(logged).get('/client').set('Authorization', `Bearer ${token}`);
+    expect(scoped.status).toBe(403);
+    expect(JSON.stringify(scoped.body) + scoped.headers['www-authenticate']).not.toContain('read:orders');
+    expect(seen).toEqual([
+      {
+        reason: 'insufficient_scope',
+        details: { claim: 'scope', expected: ['write:orders'], actual: ['read:orders'] },
+      },
+      { reason: 'client_not_allowed', details: { claim: 'client_id', expected: ['billing'], actual: 'worker' } },
+    ]);
+  });
+});
