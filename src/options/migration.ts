@@ -18,6 +18,8 @@ export const PEER_OPTION_HINTS: Readonly<Record<string, string>> = Object.freeze
   cooldownDuration:
     "`cooldownDuration` is express-oauth2-jwt-bearer's (milliseconds); use `jwks: { cooldown }` in seconds",
   agent: "`agent` is express-oauth2-jwt-bearer's; pass a `fetch` that uses your agent or dispatcher",
+  mcd: "`mcd` is express-oauth2-jwt-bearer's; list the issuers in `issuers` (or pass a resolver function)",
+  getCertificate: "`getCertificate` is express-oauth2-jwt-bearer's; use `mtls: { getCertificate }`",
 });
 
 /** Members of express-oauth2-jwt-bearer's `dpop` option, which express-m2m shapes differently. */

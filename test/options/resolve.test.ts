@@ -197,6 +197,8 @@ describe('resolveOptions: unknown options and express-oauth2-jwt-bearer options'
     ['timeoutDuration', { timeoutDuration: 5000 }, /jwks: \{ timeout \}` in seconds/],
     ['cooldownDuration', { cooldownDuration: 30000 }, /jwks: \{ cooldown \}` in seconds/],
     ['agent', { agent: {} }, /pass a `fetch`/],
+    ['mcd', { mcd: {} }, /list the issuers in `issuers`/],
+    ['getCertificate', { getCertificate: () => undefined }, /use `mtls: \{ getCertificate \}`/],
     ['dpop.enabled', { dpop: { enabled: true } }, /dpop: \{ mode: 'allowed' \}/],
     ['dpop.required', { dpop: { required: true } }, /dpop: \{ mode: 'required' \}/],
     ['dpop.iatOffset', { dpop: { iatOffset: 300 } }, /dpop: \{ maxAge \}/],
