@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ASYMMETRIC_ALGORITHMS } from '../algorithms.js';
 import { registerClient, type RegisteredClient } from './clients.js';
 import { sendJson } from './http.js';
 import { KeyStore, isAsymmetricAlgorithm } from './keys.js';
@@ -9,7 +10,6 @@ import { DPoPProofChecker } from './dpop-proof.js';
 import { IntrospectionEndpoint } from './introspection.js';
 import { TokenRegistry } from './token-registry.js';
 import { TokenEndpoint } from './token-endpoint.js';
-import { ASYMMETRIC_ALGORITHMS } from '../algorithms.js';
 import type { AsymmetricAlgorithm, RequestCounts, TestIssuer, TestIssuerOptions, TokenProfile } from './types.js';
 
 /** Audience of minted tokens when no client grants one. */
@@ -74,9 +74,19 @@ function listen(server: Server, port: number): Promise<AddressInfo> {
 /**
  * Starts an in-process OAuth 2.0 authorization server on 127.0.0.1 for tests.
  *
- * It serves discovery (OpenID Connect and RFC 8414), a JWKS, and a client-credentials token
- * endpoint, and can `mint` arbitrary (also deliberately broken) access tokens. Always
- * `close()` it, e.g. in `afterAll`.
+ * It serves discovery (OpenID Connect and RFC 8414), a JWKS (current, next and previous keys),
+ * a client-credentials token endpoint (with DPoP) and RFC 7662 introspection, and can `mint`
+ * arbitrary (also deliberately broken, bound or opaque) access tokens. Always `close()` it,
+ * e.g. in `afterAll`.
+ *
+ * @example
+ * ```ts
+ * const issuer = await createTestIssuer({
+ *   clients: [{ clientId: 'worker', clientSecret: 's3cret', grants: { 'https://api.example.com': ['read:orders'] } }],
+ * });
+ * app.use(requireM2M({ issuerBaseURL: issuer.issuerBaseURL, audience: 'https://api.example.com' }));
+ * const token = await issuer.mint({}, { clientId: 'worker', scope: 'read:orders' });
+ * ```
  */
 export async function createTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
   const { profile, tokenLifetime, port, publishNextKey, dpopNonce } = validateOptions(options);
