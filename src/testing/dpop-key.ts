@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, SignJWT, type JWK } from 'jose';
-import { generatePair, isAsymmetricAlgorithm, toPublicJwk } from './keys.js';
-import type { AsymmetricAlgorithm } from './types.js';
+import { isAsymmetricAlgorithm, type AsymmetricAlgorithm } from '../algorithms.js';
+import { generatePair, toPublicJwk } from './keys.js';
 
 /** Options of {@link DPoPKey.proof}. */
 export interface DPoPProofOptions {
@@ -56,6 +56,7 @@ function htuOf(url: string): string {
  * ```
  */
 export async function createDPoPKey(alg: AsymmetricAlgorithm = 'ES256'): Promise<DPoPKey> {
+  // The DPoP algorithm names of RFC 9449 servers: no `Ed25519` alias here, `EdDSA` it is.
   if (!isAsymmetricAlgorithm(alg)) throw new TypeError('createDPoPKey: alg must be an asymmetric JWS algorithm');
   const { publicKey, privateKey } = await generatePair(alg);
   const publicJwk = toPublicJwk(publicKey.export({ format: 'jwk' }) as JWK);

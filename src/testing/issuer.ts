@@ -1,13 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ASYMMETRIC_ALGORITHMS } from '../algorithms.js';
 import { registerClient, type RegisteredClient } from './clients.js';
 import { sendJson } from './http.js';
 import { KeyStore, isAsymmetricAlgorithm } from './keys.js';
 import { mintToken, randomSecret, type MintContext } from './mint.js';
 import { ASSERTION_ALGORITHMS, ClientAuthenticator } from './client-auth.js';
 import { DPoPProofChecker } from './dpop-proof.js';
+import { IntrospectionEndpoint } from './introspection.js';
+import { TokenRegistry } from './token-registry.js';
 import { TokenEndpoint } from './token-endpoint.js';
-import { ASYMMETRIC_ALGORITHMS } from '../algorithms.js';
 import type { AsymmetricAlgorithm, RequestCounts, TestIssuer, TestIssuerOptions, TokenProfile } from './types.js';
 
 /** Audience of minted tokens when no client grants one. */
@@ -21,6 +23,7 @@ const DISCOVERY_PATHS = new Set([
 ]);
 const JWKS_PATH = '/.well-known/jwks.json';
 const TOKEN_PATH = '/oauth/token';
+const INTROSPECTION_PATH = '/oauth/introspect';
 
 function validateOptions(options: TestIssuerOptions): {
   profile: TokenProfile;
@@ -71,9 +74,19 @@ function listen(server: Server, port: number): Promise<AddressInfo> {
 /**
  * Starts an in-process OAuth 2.0 authorization server on 127.0.0.1 for tests.
  *
- * It serves discovery (OpenID Connect and RFC 8414), a JWKS, and a client-credentials token
- * endpoint, and can `mint` arbitrary (also deliberately broken) access tokens. Always
- * `close()` it, e.g. in `afterAll`.
+ * It serves discovery (OpenID Connect and RFC 8414), a JWKS (current, next and previous keys),
+ * a client-credentials token endpoint (with DPoP) and RFC 7662 introspection, and can `mint`
+ * arbitrary (also deliberately broken, bound or opaque) access tokens. Always `close()` it,
+ * e.g. in `afterAll`.
+ *
+ * @example
+ * ```ts
+ * const issuer = await createTestIssuer({
+ *   clients: [{ clientId: 'worker', clientSecret: 's3cret', grants: { 'https://api.example.com': ['read:orders'] } }],
+ * });
+ * app.use(requireM2M({ issuerBaseURL: issuer.issuerBaseURL, audience: 'https://api.example.com' }));
+ * const token = await issuer.mint({}, { clientId: 'worker', scope: 'read:orders' });
+ * ```
  */
 export async function createTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
   const { profile, tokenLifetime, port, publishNextKey, dpopNonce } = validateOptions(options);
@@ -83,11 +96,13 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     clients.set(registered.clientId, registered);
   }
   const keys = await KeyStore.create(publishNextKey);
-  const counts: RequestCounts = { discovery: 0, jwks: 0, token: 0 };
+  const counts: RequestCounts = { discovery: 0, jwks: 0, token: 0, introspection: 0 };
 
   // Endpoint URLs depend on the port, which is only known after listen(); routes read them
   // lazily through `urls`, and no request can arrive before anyone knows the port.
-  const urls = { issuerBaseURL: '', issuer: '', jwksUri: '', tokenEndpoint: '' };
+  const urls = { issuerBaseURL: '', issuer: '', jwksUri: '', tokenEndpoint: '', introspectionEndpoint: '' };
+  const secret = options.secret === undefined ? undefined : new TextEncoder().encode(options.secret);
+  const registry = new TokenRegistry({ keys, secret });
 
   const mintContext: MintContext = {
     get issuer() {
@@ -96,7 +111,8 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     profile,
     tokenLifetime,
     keys,
-    secret: options.secret === undefined ? undefined : new TextEncoder().encode(options.secret),
+    secret,
+    storeOpaque: (claims) => registry.issueOpaque(claims),
     foreignSecret: randomSecret(),
     defaultAudience() {
       for (const client of clients.values()) {
@@ -131,8 +147,25 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
           ...(organization === undefined ? {} : { org_id: organization }),
           ...(jkt === undefined ? {} : { cnf: { jkt } }),
         },
-        { clientId: client.clientId, audience, ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}) },
+        {
+          clientId: client.clientId,
+          audience,
+          format: client.tokenFormat,
+          ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+        },
       ),
+  });
+
+  const introspectionEndpoint = new IntrospectionEndpoint({
+    get issuer() {
+      return urls.issuer;
+    },
+    get introspectionEndpoint() {
+      return urls.introspectionEndpoint;
+    },
+    clientAuth,
+    registry,
+    keys,
   });
 
   const discoveryDocument = () => ({
@@ -144,6 +177,10 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
     id_token_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
     response_types_supported: ['token'],
+    introspection_endpoint: urls.introspectionEndpoint,
+    introspection_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'private_key_jwt'],
+    introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
+    introspection_signing_alg_values_supported: ['RS256'],
     dpop_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
   });
 
@@ -169,6 +206,10 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       counts.token++;
       if (method === 'POST') await tokenEndpoint.handle(req, res);
       else notAllowed('POST');
+    } else if (path === INTROSPECTION_PATH) {
+      counts.introspection++;
+      if (method === 'POST') await introspectionEndpoint.handle(req, res);
+      else notAllowed('POST');
     } else {
       sendJson(res, 404, { error: 'not_found', error_description: 'no such endpoint on the test issuer' });
     }
@@ -185,6 +226,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   urls.issuer = `${urls.issuerBaseURL}/`;
   urls.jwksUri = `${urls.issuerBaseURL}${JWKS_PATH}`;
   urls.tokenEndpoint = `${urls.issuerBaseURL}${TOKEN_PATH}`;
+  urls.introspectionEndpoint = `${urls.issuerBaseURL}${INTROSPECTION_PATH}`;
 
   let closing: Promise<void> | undefined;
 
@@ -193,6 +235,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     issuer: urls.issuer,
     jwksUri: urls.jwksUri,
     tokenEndpoint: urls.tokenEndpoint,
+    introspectionEndpoint: urls.introspectionEndpoint,
     requestCounts: counts,
     addClient(client) {
       const registered = registerClient(client);
@@ -212,6 +255,12 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       counts.discovery = 0;
       counts.jwks = 0;
       counts.token = 0;
+      counts.introspection = 0;
+    },
+    revoke(token: string) {
+      if (typeof token !== 'string' || token.length === 0)
+        throw new TypeError('revoke: token must be a non-empty string');
+      registry.revoke(token);
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

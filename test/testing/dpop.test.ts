@@ -82,6 +82,7 @@ describe('createDPoPKey', () => {
       expect(key.publicJwk).not.toHaveProperty('d');
     }
     await expect(createDPoPKey('HS256' as 'ES256')).rejects.toThrow(TypeError);
+    await expect(createDPoPKey('Ed25519' as 'EdDSA')).rejects.toThrow(TypeError);
   });
 });
 
