@@ -324,7 +324,7 @@ describe('createVerifier: symmetric secret', () => {
       await expect(verifier.verify(await hsIssuer.mint({}, { alg }))).resolves.toMatchObject({ header: { alg } });
     }
     await verifier.ready();
-    expect(hsIssuer.requestCounts).toEqual({ discovery: 0, jwks: 0, token: 0 });
+    expect(hsIssuer.requestCounts).toEqual({ discovery: 0, jwks: 0, token: 0, introspection: 0 });
   });
 
   it('refuses asymmetric tokens and wrong secrets', async () => {

@@ -71,8 +71,7 @@ export class Redactor {
 
   /** True when `text` contains a recognisable fragment of a known credential. */
   containsCredential(text: string): boolean {
-    for (const view of views(text.slice(0, MAX_EXAMINED))) {
-      const folded = fold(decodeLayers(view));
+    for (const folded of new Set(views(text.slice(0, MAX_EXAMINED)).flatMap((view) => layers(view).map(fold)))) {
       for (const length of new Set([...this.#lengths, FRAGMENT])) {
         for (let i = 0; i + length <= folded.length; i++) {
           const piece = folded.slice(i, i + length);
@@ -135,11 +134,21 @@ function fold(text: string): string {
 
 /** Undoes form, percent (either hex case), JSON and HTML escaping, a few layers deep. */
 function decodeLayers(text: string): string {
-  let out = text;
+  return layers(text).at(-1) as string;
+}
+
+/**
+ * `text` and each decoding layer of it. Every layer is examined, the raw text included: a
+ * secret that merely follows a `%` (`%2a` + `u555…`) is mangled by percent-decoding, so the
+ * decoded form alone would miss it.
+ */
+function layers(text: string): string[] {
+  const out = [text];
   for (let layer = 0; layer < 3; layer++) {
-    const next = htmlUnescape(jsonUnescape(percentDecode(out.replace(/\+/g, ' '))));
-    if (next === out) break;
-    out = next;
+    const last = out[out.length - 1] as string;
+    const next = htmlUnescape(jsonUnescape(percentDecode(last.replace(/\+/g, ' '))));
+    if (next === last) break;
+    out.push(next);
   }
   return out;
 }

@@ -99,6 +99,22 @@ describe('a token endpoint echoing the secret in altered forms', () => {
     }
   });
 
+  it('a secret right after a `%` (which percent-decoding would mangle) is still recognised', async () => {
+    // Found by the fuzzer: `%2a` + `u555…` decodes to `*u555…`, hiding the secret from a decoded-only check.
+    const secret = '2au555YyPwUnBosF';
+    const server = await startServer((_req, res) =>
+      json(res, 429, { error: `y{<;k%tJt%${secret}Gc;iE%{`, error_description: 'slow down' }),
+    );
+    try {
+      const client = createTokenClient({ tokenEndpoint: server.url, clientId: 'c', clientSecret: secret, retries: 0 });
+      const error = await failure(client);
+      expect(error).toMatchObject({ error: 'invalid_response', status: 429 });
+      expect(renderings(error)).not.toContain(secret);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('private_key_jwt: a PEM line, an upper-cased JWK member or the assertion signature are withheld', async () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
