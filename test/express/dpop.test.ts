@@ -72,7 +72,8 @@ function get(app: Express, authorization?: string, ...proofs: string[]): request
   const test = request(app).get('/orders');
   if (authorization !== undefined) test.set('Authorization', authorization);
   if (proofs.length === 1) test.set('DPoP', proofs[0] as string);
-  if (proofs.length > 1) test.set('DPoP', proofs);
+  // superagent passes an array to Node's setHeader, which writes one header line per value.
+  if (proofs.length > 1) test.set('DPoP', proofs as unknown as string);
   return test;
 }
 
