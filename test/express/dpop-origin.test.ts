@@ -55,14 +55,14 @@ interface Answer {
 }
 
 /** GET /orders with a DPoP proof made for `htu`, and extra headers (`host` replaces the real one). */
-async function call(port: number, htu: string, headers: OutgoingHttpHeaders = {}): Promise<Answer> {
+async function call(port: number, htu: string, headers: OutgoingHttpHeaders = {}, path = '/orders'): Promise<Answer> {
   const proof = await key.proof('GET', htu, { accessToken: token });
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
         host: '127.0.0.1',
         port,
-        path: '/orders?page=2',
+        path: `${path}?page=2`,
         headers: { authorization: `DPoP ${token}`, dpop: proof, ...headers },
       },
       (res) => {
@@ -105,6 +105,24 @@ describe(`DPoP htu through Express ${expressMajor}`, () => {
     expect((await call(port, `http://127.0.0.1:${port}/orders`)).status).toBe(200);
     expect((await call(port, `https://127.0.0.1:${port}/orders`)).status).toBe(401);
     expect((await call(port, `http://localhost:${port}/orders`, { host: `LOCALHOST:${port}` })).status).toBe(200);
+  });
+
+  it('a router mounted under a path: the proof names the full path (req.originalUrl)', async () => {
+    const app: Express = express();
+    const router = (express as unknown as { Router(): import('express').Router }).Router();
+    router.use(requireM2M({ issuerBaseURL: issuer.issuerBaseURL, audience: AUDIENCE }));
+    router.get('/orders', (_req: Request, res: Response) => {
+      res.json({ ok: true });
+    });
+    app.use('/v1', router);
+    app.use(m2mErrorHandler());
+    const server = app.listen(0, '127.0.0.1');
+    servers.push(server);
+    await new Promise((resolve) => server.once('listening', resolve));
+    const mounted = (server.address() as AddressInfo).port;
+    const path = '/v1/orders';
+    expect((await call(mounted, `http://127.0.0.1:${mounted}/v1/orders`, {}, path)).status).toBe(200);
+    expect((await call(mounted, `http://127.0.0.1:${mounted}/orders`, {}, path)).challenge).toContain(urlMismatch);
   });
 
   it('ignores X-Forwarded-Host and X-Forwarded-Proto when Express does not trust the proxy', async () => {
