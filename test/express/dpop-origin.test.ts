@@ -186,4 +186,18 @@ describe(`DPoP htu through Express ${expressMajor}`, () => {
       expect(answer).not.toContain('X-Injected');
     }
   });
+
+  it('an absolute-form request line naming another host: refused, even with a proof for that URL', async () => {
+    const port = await start({});
+    const proof = await key.proof('GET', 'http://evil.example/orders', { accessToken: token });
+    const answer = await raw(port, [
+      'GET http://evil.example/orders HTTP/1.1',
+      `Host: 127.0.0.1:${port}`,
+      `Authorization: DPoP ${token}`,
+      `DPoP: ${proof}`,
+      'Connection: close',
+    ]);
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+    expect(answer).toContain(urlMismatch);
+  });
 });
