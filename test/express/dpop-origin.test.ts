@@ -187,6 +187,22 @@ describe(`DPoP htu through Express ${expressMajor}`, () => {
     }
   });
 
+  it('a request target with dot segments: refused, since Express routes the literal path', async () => {
+    const port = await start({});
+    const proof = await key.proof('GET', `http://127.0.0.1:${port}/orders`, { accessToken: token });
+    for (const target of ['/admin/../orders', '/admin/%2e%2E/orders', '/./orders']) {
+      const answer = await raw(port, [
+        `GET ${target} HTTP/1.1`,
+        `Host: 127.0.0.1:${port}`,
+        `Authorization: DPoP ${token}`,
+        `DPoP: ${proof}`,
+        'Connection: close',
+      ]);
+      expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+      expect(answer).toContain(urlMismatch);
+    }
+  });
+
   it('an absolute-form request line naming another host: refused, even with a proof for that URL', async () => {
     const port = await start({});
     const proof = await key.proof('GET', 'http://evil.example/orders', { accessToken: token });
