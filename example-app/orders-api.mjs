@@ -23,7 +23,17 @@ export function createOrdersApi({ issuerBaseURL, audience }) {
     res.json({ status: 'ok' });
   });
 
-  // Everything below needs a valid M2M access token issued for this API.
+  // The bulk export: DPoP-bound tokens only (RFC 9449). The token is bound to a key pair the
+  // caller holds, and every request carries a fresh proof signed with it, so a token copied
+  // from a log or a proxy is useless on its own. Registered before the bearer middleware below,
+  // which would otherwise check the request first.
+  const dpopOnly = requireM2M({ issuerBaseURL, audience, dpop: { mode: 'required' } });
+  app.get('/orders/export', dpopOnly, requireAnyScope('read:orders', 'admin:orders'), (req, res) => {
+    res.json({ caller: req.auth.clientId, boundTo: req.auth.binding.type, orders });
+  });
+
+  // Everything below needs a valid M2M access token issued for this API: a bearer token, or a
+  // DPoP-bound one with its proof (`dpop.mode` is 'allowed' by default).
   const auth = requireM2M({ issuerBaseURL, audience });
   app.use(auth);
 
@@ -57,7 +67,7 @@ export function createOrdersApi({ issuerBaseURL, audience }) {
 
   // Turns the package's errors into RFC 6750 answers (status, WWW-Authenticate, JSON body).
   app.use(m2mErrorHandler());
-  return { app, auth };
+  return { app, ready: () => Promise.all([auth.ready(), dpopOnly.ready()]) };
 }
 
 /**
@@ -66,9 +76,9 @@ export function createOrdersApi({ issuerBaseURL, audience }) {
  * @returns {Promise<{ url: string, close(): Promise<void> }>}
  */
 export async function startOrdersApi({ issuerBaseURL, audience, port = 0 }) {
-  const { app, auth } = createOrdersApi({ issuerBaseURL, audience });
+  const { app, ready } = createOrdersApi({ issuerBaseURL, audience });
   // Fetch discovery and the signing keys now, so a misconfiguration shows at start-up.
-  await auth.ready();
+  await ready();
   const server = app.listen(port, '127.0.0.1');
   await new Promise((resolve, reject) => {
     server.once('listening', resolve);

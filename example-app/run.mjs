@@ -206,6 +206,43 @@ async function scenario() {
     ),
   );
 
+  // Sender-constrained tokens (DPoP, RFC 9449): the token is bound to the worker's key pair.
+  const dpopWorker = createWorker({ ...workerConfig, dpop: true });
+  await step(
+    'orders-worker again, now with createTokenClient({ dpop: true }): a DPoP-bound token for the DPoP-only export route',
+    200,
+    async () => {
+      const claims = decodeClaims(await dpopWorker.getToken());
+      console.log(
+        `   ← token bound to the worker's key (cnf.jkt ${claims.cnf.jkt.slice(0, 8)}…); the private key never leaves the worker`,
+      );
+      return show(
+        'GET',
+        '/orders/export',
+        (url) => dpopWorker.fetch(url),
+        'Authorization: DPoP <token>, DPoP: <fresh proof signed with the worker key>',
+      );
+    },
+  );
+
+  await step('Someone who copied that token sends it as a plain bearer token', 401, async () => {
+    const stolen = await dpopWorker.getToken();
+    const asBearer = (url) => fetch(url, { headers: { authorization: `Bearer ${stolen}` } });
+    const onExport = await show('GET', '/orders/export', asBearer, 'Bearer <stolen DPoP-bound token>');
+    // Even a route that takes bearer tokens refuses the downgrade: a bound token needs its proof.
+    const onOrders = await show('GET', '/orders', asBearer, 'Bearer <stolen DPoP-bound token>');
+    return onExport === onOrders ? onExport : `${onExport} and ${onOrders}`;
+  });
+
+  await step('An eavesdropper replays a captured request: the same token and the same DPoP proof', 401, async () => {
+    const url = `${api.url}/orders/export`;
+    const captured = await dpopWorker.createProof('GET', url, { accessToken: await dpopWorker.getToken() });
+    const original = await fetch(url, { headers: captured });
+    await original.arrayBuffer();
+    console.log(`   (the worker's own request with these headers was answered ${original.status})`);
+    return show('GET', '/orders/export', () => fetch(url, { headers: captured }), 'the captured DPoP headers, again');
+  });
+
   return failures;
 }
 
@@ -259,6 +296,10 @@ curl -i -X POST ${api.url}/orders -H "Authorization: Bearer $BILLING" -H 'conten
 5. intruder is refused by the authorization server:
 
 ${curl('intruder')}
+
+6. GET /orders/export takes DPoP-bound tokens only (a bearer token gets 401 with a DPoP challenge):
+
+curl -i ${api.url}/orders/export -H "Authorization: Bearer $TOKEN"
 `);
 }
 

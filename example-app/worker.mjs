@@ -8,15 +8,20 @@ import { createTokenClient } from '../dist/index.js';
  * A token client for one M2M application. `getToken()` caches the token until shortly before it
  * expires; `fetch()` adds `Authorization: Bearer …` and renews a token the API refuses.
  *
- * @param {{ issuerBaseURL: string, clientId: string, clientSecret: string, audience: string, scope?: string }} options
+ * With `dpop: true` the client makes an ES256 key pair (the private key never leaves it) and
+ * asks for DPoP-bound tokens (RFC 9449): `fetch()` then sends `Authorization: DPoP …` with a
+ * fresh proof of possession in a `DPoP` header on every request.
+ *
+ * @param {{ issuerBaseURL: string, clientId: string, clientSecret: string, audience: string, scope?: string, dpop?: boolean }} options
  */
-export function createWorker({ issuerBaseURL, clientId, clientSecret, audience, scope }) {
+export function createWorker({ issuerBaseURL, clientId, clientSecret, audience, scope, dpop = false }) {
   return createTokenClient({
     issuerBaseURL, // the token endpoint is discovered from the issuer's metadata
     clientId,
     clientSecret,
     audience,
     ...(scope !== undefined && { scope }),
+    ...(dpop && { dpop: true }),
   });
 }
 

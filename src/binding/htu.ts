@@ -33,6 +33,9 @@ const MAX_URL_LENGTH = 8192;
 const PERCENT_ENCODED = /%([0-9A-Fa-f]{2})/g;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
+/** A path segment that is `.` or `..`, the dots possibly percent-encoded (`%2e`). */
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?=\/|$)/i;
+
 /**
  * A host as it may appear in an origin: a registered name (letters, digits, `-`, `_`, dots),
  * an IPv4 address, or a bracketed IPv6 literal; optionally a port.
@@ -73,7 +76,10 @@ export function normalizeHtu(htu: unknown): string | undefined {
  * taken from a `Host` or `X-Forwarded-Host` header with CR/LF, spaces, `@`, a comma-separated
  * list of hosts, a path or any other stray character is refused, as is a target that is not
  * origin-form (absolute-form `http://…` or `*`). The target is appended to the origin as
- * text, never resolved against it, so `//evil.example/x` stays a path on this origin.
+ * text, never resolved against it, so `//evil.example/x` stays a path on this origin. A target
+ * whose path has a `.` or `..` segment (also percent-encoded) is refused: Express routes the
+ * literal path, so `/admin/../orders` is not the resource a proof for `/orders` names, although
+ * the two normalise alike. Clients never send such paths (URL parsers resolve them first).
  *
  * @returns the URL normalised like {@link normalizeHtu}, or `undefined` when refused.
  * @example
@@ -85,6 +91,7 @@ export function normalizeHtu(htu: unknown): string | undefined {
 export function requestUrl(origin: string, target: string): string | undefined {
   if (typeof origin !== 'string' || typeof target !== 'string') return undefined;
   if (!ORIGIN.test(origin) || !target.startsWith('/')) return undefined;
+  if (DOT_SEGMENT.test(target.split(/[?#]/, 1)[0] as string)) return undefined;
   const base = origin.endsWith('/') ? origin.slice(0, -1) : origin;
   return normalizeHtu(base + target);
 }

@@ -71,6 +71,12 @@ describe('requestUrl', () => {
     expect(requestUrl('http://internal_host', '/x')).toBe('http://internal_host/x');
   });
 
+  it('keeps dots that are not whole segments, and dot segments in the query', () => {
+    expect(requestUrl('https://api.example.com', '/a.b/..c/.../x?next=/../y')).toBe(
+      'https://api.example.com/a.b/..c/.../x',
+    );
+  });
+
   it('appends a target that looks scheme-relative as a path on this origin', () => {
     expect(requestUrl('https://api.example.com', '//evil.example/x')).toBe('https://api.example.com//evil.example/x');
   });
@@ -104,6 +110,12 @@ describe('requestUrl', () => {
     ['asterisk-form', '*'],
     ['empty', ''],
     ['a CR/LF', '/x\r\ny'],
+    // Express routes the literal path: `/admin/../orders` must not pass for `/orders`.
+    ['dot-dot segment', '/admin/../orders'],
+    ['percent-encoded dot-dot segment', '/admin/%2E%2e/orders'],
+    ['half-encoded dot-dot segment', '/admin/.%2E/orders'],
+    ['dot segment', '/./orders'],
+    ['trailing dot-dot segment', '/orders/..'],
   ])('refuses a %s request target', (_name, target) => {
     expect(requestUrl('https://api.example.com', target)).toBeUndefined();
   });

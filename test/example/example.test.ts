@@ -40,6 +40,9 @@ describe('npm run example', () => {
       '✓ cached', // second call, no new token request
       '✓ 201', // billing-service creates an order
       '✓ 403', // requireClient
+      '✓ 200', // DPoP-bound token with its proof on the DPoP-only route
+      '✓ 401', // the same token as Bearer, on the DPoP-only route and on a bearer route
+      '✓ 401', // a replayed proof
     ]);
     expect(stdout).toContain('All steps behaved as expected.');
 
@@ -50,6 +53,15 @@ describe('npm run example', () => {
     expect(stdout).toContain('error="invalid_token"');
     expect(stdout).toMatch(/← 403 access_denied/);
     expect(stdout).toMatch(/token requests served by the issuer: (\d+) before this call, \1 after/);
+
+    // DPoP: the bound token passes with its proof; without it, or with a used proof, it does not.
+    expect(stdout).toMatch(/← 200 \{"caller":"orders-worker","boundTo":"dpop"/);
+    expect(stdout).toContain('error_description="DPoP-bound token required", algs="ES256 ');
+    expect(stdout).toContain(
+      'WWW-Authenticate: DPoP realm="api", error="invalid_token", error_description="DPoP-bound token sent as a bearer token"',
+    );
+    expect(stdout).toContain("(the worker's own request with these headers was answered 200)");
+    expect(stdout).toContain('← 401 {"error":"invalid_dpop_proof","error_description":"DPoP proof replayed"}');
 
     // The curl rendering of the token request masks the secret.
     expect(stdout).toContain('-d client_secret=********');
