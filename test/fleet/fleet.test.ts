@@ -4,63 +4,25 @@
  * revokes or records, the other enforces; Redis going down and coming back empty is
  * survived without restarting the APIs. Run with both Redis clients.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createDPoPKey, createTestIssuer } from '../../src/testing/index.js';
-import type { TestIssuer } from '../../src/testing/index.js';
-import { CLIENT_KINDS, connectClient, startRedis, waitFor } from '../helpers/redis.js';
-import type { ClientKind, RedisServer } from '../helpers/redis.js';
-import { buildPackage } from './build.js';
-import { AUDIENCE, FLEET_ORIGIN, getOrders, ORDERS_URL, preciseNow, startApi } from './instances.js';
+import { describe, expect, it } from '@jest/globals';
+import { createDPoPKey } from '../../src/testing/index.js';
+import { CLIENT_KINDS, connectClient, waitFor } from '../helpers/redis.js';
+import { useFleet } from './harness.js';
+import { getOrders, ORDERS_URL, preciseNow } from './instances.js';
 import type { Answer, ApiInstance } from './instances.js';
 
 const REVOCATIONS_HASH = 'express-m2m:revocations:entries';
 /** The fleet-wide kill switch must reach every instance within this bound. */
 const PROPAGATION_BOUND_MS = 500;
 
-let buildDir: string;
-let redis: RedisServer;
-let issuer: TestIssuer;
-const instances: ApiInstance[] = [];
-
-beforeAll(async () => {
-  [buildDir, redis, issuer] = await Promise.all([
-    buildPackage(),
-    startRedis(),
-    createTestIssuer({ clients: [{ clientId: 'orders-worker', clientSecret: 's3cret', grants: { [AUDIENCE]: [] } }] }),
-  ]);
-}, 180_000);
-afterEach(async () => {
-  for (const instance of instances) {
-    const stats = await instance.call<{ serverErrors: number; unhandled: number }>('stats');
-    expect(stats).toMatchObject({ serverErrors: 0, unhandled: 0 });
-  }
-  await Promise.all(instances.splice(0).map((instance) => instance.kill()));
-  if (!redis.running) await redis.start();
-  const admin = await connectClient('ioredis', redis.port);
-  await admin.command('FLUSHALL');
-  await admin.close();
-});
-afterAll(async () => {
-  await Promise.all(instances.splice(0).map((instance) => instance.kill()));
-  await Promise.all([redis?.stop(), issuer?.close()]);
-});
-
-async function startPair(kind: ClientKind): Promise<[ApiInstance, ApiInstance]> {
-  const config = { issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: AUDIENCE, origin: FLEET_ORIGIN };
-  const pair = await Promise.all([
-    startApi(buildDir, kind, redis.port, config),
-    startApi(buildDir, kind, redis.port, config),
-  ]);
-  instances.push(...pair);
-  return pair;
-}
+const fleet = useFleet();
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** A DPoP-bound token and a way to make a fresh proof for each request. */
 async function dpopCaller(clientId: string) {
   const key = await createDPoPKey();
-  const token = await issuer.mint({ cnf: { jkt: key.jkt } }, { clientId });
+  const token = await fleet.issuer.mint({ cnf: { jkt: key.jkt } }, { clientId });
   return {
     token,
     key,
@@ -93,9 +55,9 @@ async function firstRefusal(instance: ApiInstance, headers: Record<string, strin
 
 describe.each(CLIENT_KINDS)('a fleet of two API processes on one Redis, with %s', (kind) => {
   it(`a client revoked on instance A is refused by instance B over HTTP within ${PROPAGATION_BOUND_MS} ms (100 revocations)`, async () => {
-    const [a, b] = await startPair(kind);
+    const [a, b] = await fleet.startPair(kind);
     const tokens = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => issuer.mint({}, { clientId: `service-${i}` })),
+      Array.from({ length: 100 }, (_, i) => fleet.issuer.mint({}, { clientId: `service-${i}` })),
     );
     const delays: number[] = [];
     for (const [i, token] of tokens.entries()) {
@@ -107,7 +69,7 @@ describe.each(CLIENT_KINDS)('a fleet of two API processes on one Redis, with %s'
     }
     // A refuses them too, and tokens of other clients still pass on both.
     expect(await getOrders(a, bearer(tokens[0] as string))).toMatchObject(revokedAnswer);
-    const other = await issuer.mint({}, { clientId: 'not-revoked' });
+    const other = await fleet.issuer.mint({}, { clientId: 'not-revoked' });
     expect((await getOrders(a, bearer(other))).status).toBe(200);
     expect((await getOrders(b, bearer(other))).status).toBe(200);
 
@@ -122,7 +84,7 @@ describe.each(CLIENT_KINDS)('a fleet of two API processes on one Redis, with %s'
   }, 60_000);
 
   it('a DPoP proof used on instance A is refused as a replay on instance B', async () => {
-    const [a, b] = await startPair(kind);
+    const [a, b] = await fleet.startPair(kind);
     const caller = await dpopCaller('dpop-worker');
     const headers = await caller.headers();
     expect(await getOrders(a, headers)).toMatchObject({ status: 200, body: { client: 'dpop-worker' } });
@@ -139,10 +101,10 @@ describe.each(CLIENT_KINDS)('a fleet of two API processes on one Redis, with %s'
   });
 
   it('Redis down: DPoP fails closed (503), bearer tokens and revocations keep working; Redis back empty: both recover and the list is written back', async () => {
-    const [a, b] = await startPair(kind);
+    const [a, b] = await fleet.startPair(kind);
     const caller = await dpopCaller('dpop-worker');
-    const steady = await issuer.mint({}, { clientId: 'steady-worker' });
-    const leaked = await issuer.mint({}, { clientId: 'leaked-worker' });
+    const steady = await fleet.issuer.mint({}, { clientId: 'steady-worker' });
+    const leaked = await fleet.issuer.mint({}, { clientId: 'leaked-worker' });
     await a.call('revokeClient', 'leaked-worker');
     await firstRefusal(b, bearer(leaked), PROPAGATION_BOUND_MS);
     for (const instance of [a, b]) {
@@ -151,7 +113,7 @@ describe.each(CLIENT_KINDS)('a fleet of two API processes on one Redis, with %s'
       expect(await getOrders(instance, bearer(leaked))).toMatchObject(revokedAnswer);
     }
 
-    await redis.stop();
+    await fleet.redis.stop();
     for (const instance of [a, b]) {
       const unavailable = await getOrders(instance, await caller.headers());
       expect(unavailable).toMatchObject({ status: 503, body: { error: 'temporarily_unavailable' } });
@@ -163,12 +125,12 @@ describe.each(CLIENT_KINDS)('a fleet of two API processes on one Redis, with %s'
     await expect(b.call('revokeClient', 'steady-worker')).rejects.toMatchObject({ name: 'StoreUnavailableError' });
     expect((await getOrders(a, bearer(steady))).status).toBe(200);
 
-    await redis.start(); // empty: no persistence
+    await fleet.redis.start(); // empty: no persistence
     for (const instance of [a, b]) {
       const recovered = async () => (await getOrders(instance, await caller.headers())).status === 200;
       await waitFor(recovered, 'DPoP requests to pass again', 10_000, 20);
     }
-    const admin = await connectClient(kind, redis.port);
+    const admin = await connectClient(kind, fleet.redis.port);
     try {
       const writtenBack = async () => Number(await admin.command('HLEN', REVOCATIONS_HASH)) === 1;
       await waitFor(writtenBack, 'the revocation list written back to Redis', 10_000, 20);
