@@ -106,9 +106,9 @@ export interface Answer {
   wwwAuthenticate: string | null;
 }
 
-/** GET /orders on `instance` with `headers`. */
-export async function getOrders(instance: ApiInstance, headers: Record<string, string>): Promise<Answer> {
-  const response = await fetch(`${instance.url}/orders`, { headers });
+/** GET /orders on `instance` with `headers` (a plain object of header values, e.g. `client.createProof()`'s). */
+export async function getOrders(instance: ApiInstance, headers: object): Promise<Answer> {
+  const response = await fetch(`${instance.url}/orders`, { headers: headers as Record<string, string> });
   const text = await response.text();
   let body: Answer['body'] = {};
   try {
