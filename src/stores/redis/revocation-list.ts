@@ -35,7 +35,7 @@ export interface RedisRevocationListOptions {
 
 /** A {@link RevocationList} kept in Redis: writes return promises; checks stay local and synchronous. */
 export interface RedisRevocationList extends RevocationList {
-  /** Subscribes to changes and loads the list from Redis (merging in what this instance knows). */
+  /** Subscribes to changes and loads the list from Redis (merging in what this instance knows); waits up to `timeout` for a client still connecting. */
   ready(): Promise<void>;
   revokeClient(clientId: string, options?: RevokeClientOptions): Promise<RevocationEntry>;
   revokeToken(jti: string, options?: RevokeOptions): Promise<RevocationEntry>;
@@ -184,6 +184,20 @@ export function createRedisRevocationList(
 
   const stopListening = adapter.onReady(() => merge().catch(() => {}));
 
+  /**
+   * Resolves once the application's client is ready. At startup it may still be connecting
+   * (an ioredis client connects by itself after `new Redis()`), and the first load must not
+   * fail for that alone; rejects after `timeout`.
+   */
+  function connected(): Promise<void> {
+    if (adapter.isReady()) return Promise.resolve();
+    let stop = () => {};
+    const ready = new Promise<void>((resolve) => {
+      stop = adapter.onReady(resolve);
+    });
+    return withTimeout(ready, timeout, 'the connection').finally(() => stop());
+  }
+
   /** Writes a change to Redis, then applies it here. A newer version in Redis is loaded and the change retried on top. */
   async function write(makeRecord: () => RevocationRecord | undefined): Promise<RevocationRecord | undefined> {
     if (closed) throw new StoreUnavailableError('the revocation list is closed');
@@ -219,6 +233,7 @@ export function createRedisRevocationList(
       if (closed) throw new StoreUnavailableError('the revocation list is closed');
       subscription ??= adapter.subscribe(channel, { onMessage, onReady: () => void merge().catch(() => {}) });
       await withTimeout(subscription.subscribed, timeout, 'SUBSCRIBE');
+      await connected();
       await merge();
     },
     close() {
