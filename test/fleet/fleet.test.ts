@@ -8,6 +8,7 @@ import { describe, expect, it } from '@jest/globals';
 import { createDPoPKey } from '../../src/testing/index.js';
 import { CLIENT_KINDS, connectClient, waitFor } from '../helpers/redis.js';
 import { useFleet } from './harness.js';
+import { startSilentProxy } from './silent-proxy.js';
 import { getOrders, ORDERS_URL, preciseNow } from './instances.js';
 import type { Answer, ApiInstance } from './instances.js';
 
@@ -146,4 +147,23 @@ describe.each(CLIENT_KINDS)('a fleet of two API processes on one Redis, with %s'
     const { answer } = await firstRefusal(a, bearer(steady), PROPAGATION_BOUND_MS);
     expect(answer).toMatchObject(revokedAnswer);
   }, 60_000);
+});
+
+describe.each(CLIENT_KINDS)('an instance whose subscription went silent, with %s', (kind) => {
+  it('still applies a revocation, within the resync interval', async () => {
+    const proxy = await startSilentProxy(fleet.redis.port);
+    try {
+      const a = await fleet.startOne(kind);
+      const b = await fleet.startOne(kind, { redisPort: proxy.port, resyncInterval: 0.5 });
+      const token = await fleet.issuer.mint({}, { clientId: 'quietly-revoked' });
+      expect((await getOrders(b, bearer(token))).status).toBe(200);
+      proxy.silenceSubscribers(); // B's subscription stays open, but no message reaches it any more
+      await a.call('revokeClient', 'quietly-revoked');
+      expect(await getOrders(a, bearer(token))).toMatchObject(revokedAnswer);
+      const { answer } = await firstRefusal(b, bearer(token), 3000);
+      expect(answer).toMatchObject(revokedAnswer);
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
 });

@@ -10,7 +10,7 @@ import { connectClient, startRedis } from '../helpers/redis.js';
 import type { ClientKind, RedisServer } from '../helpers/redis.js';
 import { buildPackage } from './build.js';
 import { AUDIENCE, FLEET_ORIGIN, startApi } from './instances.js';
-import type { ApiInstance } from './instances.js';
+import type { ApiInstance, FleetConfig } from './instances.js';
 
 /** The client registered at the test issuer's token endpoint. */
 export const WORKER = { clientId: 'orders-worker', clientSecret: 'orders-worker-secret' };
@@ -20,6 +20,11 @@ export interface Fleet {
   readonly issuer: TestIssuer;
   /** Starts two API processes using Redis clients of `kind`. */
   startPair(kind: ClientKind): Promise<[ApiInstance, ApiInstance]>;
+  /** Starts one API process; `redisPort` (default: the Redis's) may be a proxy's. */
+  startOne(
+    kind: ClientKind,
+    overrides?: Partial<Pick<FleetConfig, 'resyncInterval'>> & { redisPort?: number },
+  ): Promise<ApiInstance>;
 }
 
 /** Registers the hooks of a fleet test file and returns the fleet they manage. */
@@ -57,6 +62,11 @@ export function useFleet(): Fleet {
     await Promise.all([redis?.stop(), issuer?.close()]);
   });
 
+  const config = (): FleetConfig => {
+    const { issuer: iss, jwksUri } = issuer as TestIssuer;
+    return { issuer: iss, jwksUri, audience: AUDIENCE, origin: FLEET_ORIGIN };
+  };
+
   return {
     get redis() {
       return redis as RedisServer;
@@ -64,18 +74,20 @@ export function useFleet(): Fleet {
     get issuer() {
       return issuer as TestIssuer;
     },
+    async startOne(kind, overrides = {}) {
+      const { redisPort = (redis as RedisServer).port, ...rest } = overrides;
+      const instance = await startApi(buildDir, kind, redisPort, { ...config(), ...rest });
+      instances.push(instance);
+      return instance;
+    },
     async startPair(kind) {
-      const server = redis as RedisServer;
-      const { issuer: iss, jwksUri } = issuer as TestIssuer;
-      const config = { issuer: iss, jwksUri, audience: AUDIENCE, origin: FLEET_ORIGIN };
-      const started = await Promise.allSettled([
-        startApi(buildDir, kind, server.port, config),
-        startApi(buildDir, kind, server.port, config),
-      ]);
-      for (const result of started) if (result.status === 'fulfilled') instances.push(result.value);
+      const started = await Promise.allSettled([this.startOne(kind), this.startOne(kind)]);
       const failed = started.find((result) => result.status === 'rejected');
       if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
-      return instances.slice(-2) as [ApiInstance, ApiInstance];
+      return started.map((result) => (result as PromiseFulfilledResult<ApiInstance>).value) as [
+        ApiInstance,
+        ApiInstance,
+      ];
     },
   };
 }

@@ -23,6 +23,8 @@ export interface FleetConfig {
   jwksUri: string;
   audience: string;
   origin: string;
+  /** `resyncInterval` of the instance's revocation list, when not the default. */
+  resyncInterval?: number;
 }
 
 /** One API process. */

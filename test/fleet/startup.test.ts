@@ -78,3 +78,19 @@ describe.each(CLIENT_KINDS)('revocation list start-up with %s', (kind) => {
     }
   });
 });
+
+describe('resyncInterval', () => {
+  it('is a number of seconds, 0 turning the periodic load off', async () => {
+    const { client, close } = unconnectedClient('ioredis');
+    try {
+      for (const resyncInterval of [-1, Number.NaN, Number.POSITIVE_INFINITY, '30'] as unknown as number[]) {
+        expect(() => createRedisRevocationList(client, { resyncInterval })).toThrow(
+          new TypeError('resyncInterval must be a number of seconds (0 turns it off)'),
+        );
+      }
+      expect(() => createRedisRevocationList(client, { resyncInterval: 0 })).not.toThrow();
+    } finally {
+      await close();
+    }
+  });
+});
