@@ -563,7 +563,7 @@ async function runFleet() {
     // ---- accounting
     const counts = {};
     const accepted = []; // proofs an instance accepted since the last Redis start: { proof, instance }
-    const firstRefusal = [Infinity, Infinity];
+    const firstRefusal = [Infinity, Infinity]; // per instance: when the first refused request was sent
     const recovered = [false, false];
     let outage503 = 0;
     let sent = 0;
@@ -593,7 +593,7 @@ async function runFleet() {
       }
       if (request.kind === 'revoked') {
         const revoked = status === 401 && error.includes('token revoked');
-        if (revoked) firstRefusal[request.instance] = Math.min(firstRefusal[request.instance], at);
+        if (revoked) firstRefusal[request.instance] = Math.min(firstRefusal[request.instance], sentAt);
         else if (status !== 200) violation(`revoked-client token answered ${status} ${error} ${where}`);
         else if (sentAt > events.revokedAt + PROPAGATION_S)
           violation(`revoked token accepted ${(sentAt - events.revokedAt).toFixed(3)} s after the revocation ${where}`);
@@ -724,7 +724,7 @@ async function runFleet() {
     );
     console.log(`  by kind and status: ${JSON.stringify(Object.fromEntries(Object.entries(counts).sort()))}`);
     console.log(`  503 during the Redis outage (expected): ${outage503}`);
-    console.log(`  revocation first enforced (from the revoke call, upper bound): ${propagation}`);
+    console.log(`  first refused request sent after the revoke call: ${propagation}`);
     console.log(
       `  API heaps after GC: ${results.map(({ heapUsed }, i) => `${apis[i].name} ${mb(heapStart[i])} → ${mb(heapUsed)} (${signedMb(heapUsed - heapStart[i])})`).join(', ')}`,
     );
