@@ -62,5 +62,20 @@ export async function buildPackage(): Promise<string> {
     // Another test file finished the same build first: use it.
     await rm(scratch, { recursive: true, force: true });
   }
+  await pruneOldBuilds(target);
   return target;
+}
+
+/** Builds of earlier sources pile up as the code changes: drop those not touched for an hour. */
+async function pruneOldBuilds(keep: string): Promise<void> {
+  const cutoff = Date.now() - 3_600_000;
+  for (const name of await readdir(CACHE_DIR)) {
+    const dir = path.join(CACHE_DIR, name);
+    if (dir === keep) continue;
+    const modified = await stat(dir).then(
+      (info) => info.mtimeMs,
+      () => Date.now(),
+    );
+    if (modified < cutoff) await rm(dir, { recursive: true, force: true });
+  }
 }
