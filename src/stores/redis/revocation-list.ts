@@ -27,6 +27,12 @@ export interface RedisRevocationListOptions {
   channel?: string;
   /** Seconds to wait for each Redis command before failing (default 2). */
   timeout?: number;
+  /**
+   * Seconds between full loads of the list (default 30; 0 turns them off). A safety net for a
+   * subscription that died silently — an idle connection dropped by a NAT or firewall, which
+   * neither end notices — so that such an instance misses a change for at most this long.
+   */
+  resyncInterval?: number;
   /** Called when a merge with Redis failed (it is retried); for logs and alerts. A hook that throws is ignored. */
   onError?: (error: StoreUnavailableError) => void;
   /** Clock in epoch milliseconds (default `Date.now`); every instance's clock orders concurrent changes. */
@@ -35,7 +41,7 @@ export interface RedisRevocationListOptions {
 
 /** A {@link RevocationList} kept in Redis: writes return promises; checks stay local and synchronous. */
 export interface RedisRevocationList extends RevocationList {
-  /** Subscribes to changes and loads the list from Redis (merging in what this instance knows). */
+  /** Subscribes to changes and loads the list from Redis (merging in what this instance knows); waits up to `timeout` for a client still connecting. */
   ready(): Promise<void>;
   revokeClient(clientId: string, options?: RevokeClientOptions): Promise<RevocationEntry>;
   revokeToken(jti: string, options?: RevokeOptions): Promise<RevocationEntry>;
@@ -61,6 +67,8 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
  *   unexpired records it holds that Redis lacks — after a Redis restart without
  *   persistence — are written back. A removal is kept as a tombstone until the removed
  *   entry would have expired, so a merge never brings it back.
+ * - Every `resyncInterval` seconds (default 30) it loads the list again, so a change missed
+ *   on a subscription that died without either end noticing is applied all the same.
  * - While Redis is down, the last known list keeps applying.
  *
  * @example
@@ -79,12 +87,15 @@ export function createRedisRevocationList(
   options: RedisRevocationListOptions = {},
 ): RedisRevocationList {
   const adapter = adaptRedisClient(redis);
-  const { prefix = 'express-m2m:revocations:', timeout = 2, onError, now = Date.now } = options;
+  const { prefix = 'express-m2m:revocations:', timeout = 2, resyncInterval = 30, onError, now = Date.now } = options;
   const channel = options.channel ?? `${prefix}changes`;
   if (typeof prefix !== 'string') throw new TypeError('prefix must be a string');
   if (typeof channel !== 'string' || channel.length === 0) throw new TypeError('channel must be a non-empty string');
   if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) {
     throw new TypeError('timeout must be a positive number of seconds');
+  }
+  if (typeof resyncInterval !== 'number' || !(resyncInterval >= 0) || !Number.isFinite(resyncInterval)) {
+    throw new TypeError('resyncInterval must be a number of seconds (0 turns it off)');
   }
   if (typeof now !== 'function') throw new TypeError('now must be a function returning epoch milliseconds');
   if (onError !== undefined && typeof onError !== 'function') throw new TypeError('onError must be a function');
@@ -97,6 +108,7 @@ export function createRedisRevocationList(
   let merging: Promise<void> | undefined;
   let mergeAgain = false;
   let retryTimer: NodeJS.Timeout | undefined;
+  let resyncTimer: NodeJS.Timeout | undefined;
   let failedMerges = 0;
 
   async function send(args: string[], what: string): Promise<unknown> {
@@ -184,6 +196,20 @@ export function createRedisRevocationList(
 
   const stopListening = adapter.onReady(() => merge().catch(() => {}));
 
+  /**
+   * Resolves once the application's client is ready. At startup it may still be connecting
+   * (an ioredis client connects by itself after `new Redis()`), and the first load must not
+   * fail for that alone; rejects after `timeout`.
+   */
+  function connected(): Promise<void> {
+    if (adapter.isReady()) return Promise.resolve();
+    let stop = () => {};
+    const ready = new Promise<void>((resolve) => {
+      stop = adapter.onReady(resolve);
+    });
+    return withTimeout(ready, timeout, 'the connection').finally(() => stop());
+  }
+
   /** Writes a change to Redis, then applies it here. A newer version in Redis is loaded and the change retried on top. */
   async function write(makeRecord: () => RevocationRecord | undefined): Promise<RevocationRecord | undefined> {
     if (closed) throw new StoreUnavailableError('the revocation list is closed');
@@ -218,13 +244,19 @@ export function createRedisRevocationList(
     async ready() {
       if (closed) throw new StoreUnavailableError('the revocation list is closed');
       subscription ??= adapter.subscribe(channel, { onMessage, onReady: () => void merge().catch(() => {}) });
+      if (resyncInterval > 0 && resyncTimer === undefined) {
+        resyncTimer = setInterval(() => merge().catch(() => {}), resyncInterval * 1000);
+        resyncTimer.unref();
+      }
       await withTimeout(subscription.subscribed, timeout, 'SUBSCRIBE');
+      await connected();
       await merge();
     },
     close() {
       if (!closed) {
         closed = true;
         clearTimeout(retryTimer);
+        clearInterval(resyncTimer);
         stopListening();
         closing = subscription?.close() ?? Promise.resolve();
       }
