@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import { toPublicJwk } from './keys.js';
-import type { TestClient } from './types.js';
+import type { TestClient, TokenFormat } from './types.js';
 
 /** A validated, defensively copied client registration. */
 export interface RegisteredClient {
@@ -9,6 +9,7 @@ export interface RegisteredClient {
   readonly publicJwk: JWK | undefined;
   readonly grants: ReadonlyMap<string, readonly string[]>;
   readonly organization: string | undefined;
+  readonly tokenFormat: TokenFormat;
 }
 
 function fail(message: string): never {
@@ -21,7 +22,7 @@ function fail(message: string): never {
  */
 export function registerClient(client: TestClient): RegisteredClient {
   if (typeof client !== 'object' || client === null) fail('expected an object');
-  const { clientId, clientSecret, publicJwk, grants, organization } = client;
+  const { clientId, clientSecret, publicJwk, grants, organization, tokenFormat = 'jwt' } = client;
   if (typeof clientId !== 'string' || clientId.length === 0) fail('clientId must be a non-empty string');
   if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret.length === 0)) {
     fail('clientSecret must be a non-empty string');
@@ -29,6 +30,7 @@ export function registerClient(client: TestClient): RegisteredClient {
   if (organization !== undefined && (typeof organization !== 'string' || organization.length === 0)) {
     fail('organization must be a non-empty string');
   }
+  if (tokenFormat !== 'jwt' && tokenFormat !== 'opaque') fail("tokenFormat must be 'jwt' or 'opaque'");
   let jwk: JWK | undefined;
   if (publicJwk !== undefined) {
     if (typeof publicJwk !== 'object' || publicJwk === null || typeof publicJwk.kty !== 'string') {
@@ -45,5 +47,5 @@ export function registerClient(client: TestClient): RegisteredClient {
     }
     grantMap.set(audience, [...scopes]);
   }
-  return { clientId, clientSecret, publicJwk: jwk, grants: grantMap, organization };
+  return { clientId, clientSecret, publicJwk: jwk, grants: grantMap, organization, tokenFormat };
 }

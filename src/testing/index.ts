@@ -17,5 +17,6 @@ export type {
   TestClient,
   TestIssuer,
   TestIssuerOptions,
+  TokenFormat,
   TokenProfile,
 } from './types.js';

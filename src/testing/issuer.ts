@@ -6,6 +6,8 @@ import { KeyStore, isAsymmetricAlgorithm } from './keys.js';
 import { mintToken, randomSecret, type MintContext } from './mint.js';
 import { ASSERTION_ALGORITHMS, ClientAuthenticator } from './client-auth.js';
 import { DPoPProofChecker } from './dpop-proof.js';
+import { IntrospectionEndpoint } from './introspection.js';
+import { TokenRegistry } from './token-registry.js';
 import { TokenEndpoint } from './token-endpoint.js';
 import { ASYMMETRIC_ALGORITHMS } from '../algorithms.js';
 import type { AsymmetricAlgorithm, RequestCounts, TestIssuer, TestIssuerOptions, TokenProfile } from './types.js';
@@ -21,6 +23,7 @@ const DISCOVERY_PATHS = new Set([
 ]);
 const JWKS_PATH = '/.well-known/jwks.json';
 const TOKEN_PATH = '/oauth/token';
+const INTROSPECTION_PATH = '/oauth/introspect';
 
 function validateOptions(options: TestIssuerOptions): {
   profile: TokenProfile;
@@ -83,11 +86,13 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     clients.set(registered.clientId, registered);
   }
   const keys = await KeyStore.create(publishNextKey);
-  const counts: RequestCounts = { discovery: 0, jwks: 0, token: 0 };
+  const counts: RequestCounts = { discovery: 0, jwks: 0, token: 0, introspection: 0 };
 
   // Endpoint URLs depend on the port, which is only known after listen(); routes read them
   // lazily through `urls`, and no request can arrive before anyone knows the port.
-  const urls = { issuerBaseURL: '', issuer: '', jwksUri: '', tokenEndpoint: '' };
+  const urls = { issuerBaseURL: '', issuer: '', jwksUri: '', tokenEndpoint: '', introspectionEndpoint: '' };
+  const secret = options.secret === undefined ? undefined : new TextEncoder().encode(options.secret);
+  const registry = new TokenRegistry({ keys, secret });
 
   const mintContext: MintContext = {
     get issuer() {
@@ -96,7 +101,8 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     profile,
     tokenLifetime,
     keys,
-    secret: options.secret === undefined ? undefined : new TextEncoder().encode(options.secret),
+    secret,
+    storeOpaque: (claims) => registry.issueOpaque(claims),
     foreignSecret: randomSecret(),
     defaultAudience() {
       for (const client of clients.values()) {
@@ -131,8 +137,25 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
           ...(organization === undefined ? {} : { org_id: organization }),
           ...(jkt === undefined ? {} : { cnf: { jkt } }),
         },
-        { clientId: client.clientId, audience, ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}) },
+        {
+          clientId: client.clientId,
+          audience,
+          format: client.tokenFormat,
+          ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+        },
       ),
+  });
+
+  const introspectionEndpoint = new IntrospectionEndpoint({
+    get issuer() {
+      return urls.issuer;
+    },
+    get introspectionEndpoint() {
+      return urls.introspectionEndpoint;
+    },
+    clientAuth,
+    registry,
+    keys,
   });
 
   const discoveryDocument = () => ({
@@ -144,6 +167,10 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
     id_token_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
     response_types_supported: ['token'],
+    introspection_endpoint: urls.introspectionEndpoint,
+    introspection_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'private_key_jwt'],
+    introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
+    introspection_signing_alg_values_supported: ['RS256'],
     dpop_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
   });
 
@@ -169,6 +196,10 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       counts.token++;
       if (method === 'POST') await tokenEndpoint.handle(req, res);
       else notAllowed('POST');
+    } else if (path === INTROSPECTION_PATH) {
+      counts.introspection++;
+      if (method === 'POST') await introspectionEndpoint.handle(req, res);
+      else notAllowed('POST');
     } else {
       sendJson(res, 404, { error: 'not_found', error_description: 'no such endpoint on the test issuer' });
     }
@@ -185,6 +216,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   urls.issuer = `${urls.issuerBaseURL}/`;
   urls.jwksUri = `${urls.issuerBaseURL}${JWKS_PATH}`;
   urls.tokenEndpoint = `${urls.issuerBaseURL}${TOKEN_PATH}`;
+  urls.introspectionEndpoint = `${urls.issuerBaseURL}${INTROSPECTION_PATH}`;
 
   let closing: Promise<void> | undefined;
 
@@ -193,6 +225,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     issuer: urls.issuer,
     jwksUri: urls.jwksUri,
     tokenEndpoint: urls.tokenEndpoint,
+    introspectionEndpoint: urls.introspectionEndpoint,
     requestCounts: counts,
     addClient(client) {
       const registered = registerClient(client);
@@ -212,6 +245,12 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       counts.discovery = 0;
       counts.jwks = 0;
       counts.token = 0;
+      counts.introspection = 0;
+    },
+    revoke(token: string) {
+      if (typeof token !== 'string' || token.length === 0)
+        throw new TypeError('revoke: token must be a non-empty string');
+      registry.revoke(token);
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

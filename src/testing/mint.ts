@@ -14,6 +14,8 @@ export interface MintContext {
   /** Never-published secret used for HS* with `foreignKey: true`. */
   readonly foreignSecret: Uint8Array;
   defaultAudience(): string;
+  /** Stores claims behind a new opaque token (for `format: 'opaque'`). */
+  storeOpaque(claims: Record<string, unknown>): string;
 }
 
 /** Default `clientId` of minted tokens. */
@@ -143,8 +145,12 @@ async function signCompact(
  * tool for testing verifiers: validation is limited to what is needed to pick a key.
  */
 export async function mintToken(ctx: MintContext, claims: MintClaims = {}, options: MintOptions = {}): Promise<string> {
+  const format = options.format ?? 'jwt';
+  if (format !== 'jwt' && format !== 'opaque') throw new TypeError("mint: format must be 'jwt' or 'opaque'");
+  const claimsSet = buildClaims(ctx, claims, options);
+  if (format === 'opaque') return ctx.storeOpaque(claimsSet);
   const alg: string = options.alg ?? 'RS256';
-  const payload = new TextEncoder().encode(JSON.stringify(buildClaims(ctx, claims, options)));
+  const payload = new TextEncoder().encode(JSON.stringify(claimsSet));
 
   let key: KeyObject | Uint8Array | null;
   let kid: string | undefined;

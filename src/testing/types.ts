@@ -27,7 +27,15 @@ export interface TestClient {
   grants?: Record<string, string[]>;
   /** When set, an `organization` token-request parameter must equal it. */
   organization?: string;
+  /**
+   * What the token endpoint issues to this client: JWTs (default) or opaque tokens, whose
+   * claims only introspection reveals.
+   */
+  tokenFormat?: TokenFormat;
 }
+
+/** A JWT access token, or an opaque random string whose claims the issuer remembers. */
+export type TokenFormat = 'jwt' | 'opaque';
 
 /** Options of {@link createTestIssuer}. */
 export interface TestIssuerOptions {
@@ -76,6 +84,11 @@ export interface MintOptions {
   header?: Record<string, unknown>;
   /** Sign with a key of the same algorithm that is never published. */
   foreignKey?: boolean;
+  /**
+   * `'opaque'`: return a random opaque token whose claims the issuer remembers (for
+   * introspection) instead of a JWT; `alg`, `kid`, `header` and `foreignKey` do not apply.
+   */
+  format?: TokenFormat;
 }
 
 /** Number of requests served per route since start or the last `resetCounts()`. */
@@ -83,6 +96,7 @@ export interface RequestCounts {
   discovery: number;
   jwks: number;
   token: number;
+  introspection: number;
 }
 
 /** Public JWK Set as served at `jwksUri`. */
@@ -98,6 +112,8 @@ export interface TestIssuer {
   readonly issuer: string;
   readonly jwksUri: string;
   readonly tokenEndpoint: string;
+  /** `POST` RFC 7662 introspection endpoint (`/oauth/introspect`). */
+  readonly introspectionEndpoint: string;
   /** Live counters; see {@link RequestCounts}. */
   readonly requestCounts: Readonly<RequestCounts>;
   /** Registers (or replaces, by `clientId`) a client of the token endpoint. */
@@ -116,6 +132,12 @@ export interface TestIssuer {
   nextKid(alg?: AsymmetricAlgorithm): string | undefined;
   /** The JWK Set served at `jwksUri` (public members only). */
   publicJwks(): PublicJwks;
+  /**
+   * Revokes a token (JWT or opaque) at the server: introspection answers `active: false` for
+   * it from now on. (JWT verifiers that do not introspect are not affected, as with a real
+   * authorization server.)
+   */
+  revoke(token: string): void;
   /** Zeroes {@link TestIssuer.requestCounts}. */
   resetCounts(): void;
   /** Stops the server, dropping keep-alive connections; idempotent. */

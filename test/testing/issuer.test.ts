@@ -519,14 +519,16 @@ describe('createTestIssuer (auth0 profile)', () => {
   it('counts served requests', async () => {
     issuer.resetCounts();
     const counts = issuer.requestCounts;
-    expect(counts).toEqual({ discovery: 0, jwks: 0, token: 0 });
+    expect(counts).toEqual({ discovery: 0, jwks: 0, token: 0, introspection: 0 });
     await fetch(`${issuer.issuerBaseURL}/.well-known/openid-configuration`).then((r) => r.arrayBuffer());
     await fetch(`${issuer.issuerBaseURL}/.well-known/oauth-authorization-server`).then((r) => r.arrayBuffer());
     await fetch(issuer.jwksUri).then((r) => r.arrayBuffer());
     await postToken(issuer, { grant_type: 'client_credentials' });
-    expect(counts).toEqual({ discovery: 2, jwks: 1, token: 1 });
+    await fetch(issuer.introspectionEndpoint, { method: 'POST' }).then((r) => r.arrayBuffer());
+    await fetch(issuer.introspectionEndpoint).then((r) => r.arrayBuffer());
+    expect(counts).toEqual({ discovery: 2, jwks: 1, token: 1, introspection: 2 });
     issuer.resetCounts();
-    expect(counts).toEqual({ discovery: 0, jwks: 0, token: 0 });
+    expect(counts).toEqual({ discovery: 0, jwks: 0, token: 0, introspection: 0 });
   });
 });
 
