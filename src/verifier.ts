@@ -10,7 +10,6 @@
  * @module
  */
 import type { JWTHeaderParameters, JWTPayload } from 'jose';
-import { ALGORITHMS } from './algorithms.js';
 import type { M2MAuth, VerificationRequest } from './auth.js';
 import { MAX_TOKEN_LENGTH } from './bearer.js';
 import { toHttpError, type Challenge } from './challenge.js';
@@ -18,12 +17,12 @@ import { readOrganization, readScopes } from './claims.js';
 import { deepFreeze } from './deep-freeze.js';
 import { verifyChannel, type VerifyTraceContext } from './diagnostics.js';
 import { isM2MError, type M2MError } from './errors.js';
-import { Introspection, isOpaqueToken } from './introspection/introspector.js';
+import { Introspection, isOpaqueToken, NO_HEADER } from './introspection/introspector.js';
 import type { IssuerContext } from './issuers/context.js';
-import { createIssuerRegistry, type IssuerRegistry } from './issuers/registry.js';
+import { createIssuerRegistry, sharedClaimRules, type IssuerRegistry } from './issuers/registry.js';
 import { checkWithIssuer, type CheckedJwt } from './issuers/signed-jwt.js';
 import { refusalFor } from './jose-errors.js';
-import { validateClaimsSet, type ClaimsSetOptions } from './jwt/claims-set.js';
+import type { ClaimsSetOptions } from './jwt/claims-set.js';
 import { decodeJsonObject, isCanonicalCompact, type ParsedCompact } from './jwt/compact.js';
 import { parseJwt } from './jwt/verify.js';
 import { resolveOptions, type ResolvedOptions } from './options/resolve.js';
@@ -67,10 +66,6 @@ export interface TokenVerifier {
 /** A verified token, and the issuer that must also call it active on every request (`mode: 'always'`). */
 type Accepted = VerifiedToken & { readonly activeAt?: IssuerContext };
 
-/** The header of an introspected token: there is none. */
-const NO_HEADER: JWTHeaderParameters = Object.freeze({}) as JWTHeaderParameters;
-/** The strict profile's required claims (RFC 9068 §2.2). */
-const RFC9068_REQUIRED = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'];
 /** Cache budget in bytes, besides the entry count: very large tokens cannot pin much memory. */
 const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -110,28 +105,15 @@ export class Verifier implements TokenVerifier {
     this.realm = options.realm;
     this.challenge = { realm: options.realm, dpopAlgorithms: options.dpop.algorithms };
     this.cache = new TokenCache(options.cacheMax, CACHE_MAX_BYTES);
-    this.registry = createIssuerRegistry(
-      options.issuers,
-      options.issuerDefaults,
-      {
-        clockTolerance: options.clockTolerance,
-        maxTokenAge: options.maxTokenAge,
-        requiredClaims: options.strict ? RFC9068_REQUIRED : ['exp'],
-        typ: options.strict ? 'at+jwt' : undefined,
-      },
-      now,
-    );
+    this.registry = createIssuerRegistry(options.issuers, options.issuerDefaults, sharedClaimRules(options), now);
     this.constraint = new SenderConstraint(options);
     this.introspectedPolicy = { ...options, strict: false };
     this.introspection = new Introspection(
       this.registry.listed,
-      (token, claims, context, nowMs) => this.acceptIntrospected(token, claims, context, nowMs),
+      (token, claims, context, nowMs) => this.accept(token, NO_HEADER, claims, context, undefined, nowMs, true),
       now,
     );
-    this.tokenAlgorithms =
-      typeof options.issuers === 'function'
-        ? Object.keys(ALGORITHMS)
-        : [...new Set(options.issuers.flatMap((spec) => spec.algorithms))];
+    this.tokenAlgorithms = this.registry.algorithms;
   }
 
   ready(): Promise<void> {
@@ -233,23 +215,6 @@ export class Verifier implements TokenVerifier {
     const entry = this.introspection.verifyOpaque(token, nowMs);
     if (!(entry instanceof Promise)) return this.admit(entry, request, nowMs, trace);
     return entry.then((verified) => this.admit(verified, request, this.now(), trace));
-  }
-
-  /** The claims of an active introspection answer: a JWT's claim rules (no header, so no `typ` or strict profile). */
-  private acceptIntrospected(token: string, claims: JWTPayload, context: IssuerContext, nowMs: number): VerifiedToken {
-    const rules = context.claimsOptions();
-    if (rules === undefined) throw new Refusal('unexpected_issuer', 'unexpected issuer');
-    try {
-      validateClaimsSet(
-        NO_HEADER,
-        claims,
-        { ...rules, typ: undefined, requiredClaims: ['exp'] },
-        Math.floor(nowMs / 1000),
-      );
-    } catch (error) {
-      throw refusalFor(error, { iss: rules.issuer, aud: rules.audience });
-    }
-    return this.accept(token, NO_HEADER, claims, context, undefined, nowMs, true);
   }
 
   /** The policy for a token whose signature (or introspection) and claims are valid; the result is shared by later requests. */

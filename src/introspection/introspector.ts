@@ -17,8 +17,10 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { JWTPayload } from 'jose';
+import type { JWTHeaderParameters, JWTPayload } from 'jose';
 import type { IssuerContext } from '../issuers/context.js';
+import { refusalFor } from '../jose-errors.js';
+import { validateClaimsSet } from '../jwt/claims-set.js';
 import { decodeJsonObject } from '../jwt/compact.js';
 import { Refusal } from '../refusal.js';
 import type { VerifiedToken } from '../sender-constraint.js';
@@ -26,7 +28,13 @@ import { TokenCache } from '../token-cache.js';
 import { IntrospectionClient } from './client.js';
 import { IntrospectionUnavailableError } from './response.js';
 
-/** Builds the verified result for an active answer's claims (the verifier's policy); throws a {@link Refusal}. */
+/** The header of an introspected token: there is none. */
+export const NO_HEADER: JWTHeaderParameters = Object.freeze({}) as JWTHeaderParameters;
+
+/**
+ * Builds the verified result for an active answer's claims once they passed a JWT's claim
+ * rules (the verifier's policy); throws a {@link Refusal}.
+ */
 export type AcceptIntrospected = (
   token: string,
   claims: JWTPayload,
@@ -127,8 +135,30 @@ export class Introspection {
   private settle(outcome: Outcome, token: string, nowMs: number): VerifiedToken {
     if (!outcome.active) throw inactive();
     // Refusals are not kept: time-dependent rules (`nbf`, `iat`) may pass later.
-    outcome.verified ??= this.accept(token, outcome.claims as JWTPayload, outcome.context as IssuerContext, nowMs);
+    outcome.verified ??= this.acceptClaims(
+      token,
+      outcome.claims as JWTPayload,
+      outcome.context as IssuerContext,
+      nowMs,
+    );
     return outcome.verified;
+  }
+
+  /** A JWT's claim rules (`iss`, `aud`, time claims), without the header ones (`typ`, the strict profile), then the policy. */
+  private acceptClaims(token: string, claims: JWTPayload, context: IssuerContext, nowMs: number): VerifiedToken {
+    const rules = context.claimsOptions();
+    if (rules === undefined) throw new Refusal('unexpected_issuer', 'unexpected issuer');
+    try {
+      validateClaimsSet(
+        NO_HEADER,
+        claims,
+        { ...rules, typ: undefined, requiredClaims: ['exp'] },
+        Math.floor(nowMs / 1000),
+      );
+    } catch (error) {
+      throw refusalFor(error, { iss: rules.issuer, aud: rules.audience });
+    }
+    return this.accept(token, claims, context, nowMs);
   }
 
   /** One introspection per token at a time; the outcome (not a failure) is cached when it arrives. */
