@@ -84,6 +84,21 @@ describe(`protectedResourceMetadata (Express ${expressMajor})`, () => {
     expect(offBody.dpop_bound_access_tokens_required).toBe(false);
   });
 
+  it('lists every configured issuer as an authorization server', async () => {
+    const second = await createTestIssuer();
+    try {
+      const auth = requireM2M({
+        audience: RESOURCE,
+        issuers: [{ issuerBaseURL: issuer.issuerBaseURL }, { issuer: second.issuer, jwksUri: second.jwksUri }],
+      });
+      await auth.ready();
+      const res = await request(appWith({ resource: RESOURCE, auth })).get('/.well-known/oauth-protected-resource');
+      expect(res.body.authorization_servers).toEqual([issuer.issuer, second.issuer]);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('serves a resource with a path only at the path-inserted location', async () => {
     const app = appWith({ resource: `${RESOURCE}/orders`, authorizationServers: [issuer.issuer] });
     const res = await request(app).get('/.well-known/oauth-protected-resource/orders?x=1');

@@ -196,6 +196,23 @@ describe(`opaque tokens through introspection (Express ${expressMajor})`, () => 
     expect(stolen.status).toBe(401);
   });
 
+  it("authenticates with private_key_jwt, the token client's client authentication", async () => {
+    const { generateKeyPair, exportJWK } = await import('jose');
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    issuer.addClient({ clientId: 'signed-api', publicJwk: await exportJWK(publicKey), grants: {} });
+    const app = appWith({
+      issuerBaseURL: issuer.issuerBaseURL,
+      audience: AUDIENCE,
+      introspection: { clientId: 'signed-api', privateKey: await exportJWK(privateKey) },
+    });
+    // Two introspections: a fresh assertion each time, since the test issuer refuses a replayed jti.
+    for (let i = 0; i < 2; i++) {
+      const token = await issuer.mint({}, { scope: 'read:orders', format: 'opaque' });
+      expect((await request(app).get('/orders').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    }
+    expect(issuer.requestCounts.introspection).toBe(2);
+  });
+
   it('the revocation list applies to introspected tokens', async () => {
     const { createRevocationList } = await import('../../src/index.js');
     const revocations = createRevocationList();
