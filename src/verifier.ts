@@ -213,7 +213,11 @@ export class Verifier implements TokenVerifier {
     trace: VerifyTraceContext | undefined,
   ): M2MAuth | Promise<M2MAuth> {
     const entry = this.introspection.verifyOpaque(token, nowMs);
-    if (!(entry instanceof Promise)) return this.admit(entry, request, nowMs, trace);
+    if (!(entry instanceof Promise)) {
+      // Only the answer cache answers without waiting.
+      if (trace !== undefined) trace.cached = true;
+      return this.admit(entry, request, nowMs, trace);
+    }
     return entry.then((verified) => this.admit(verified, request, this.now(), trace));
   }
 

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import diagnostics from 'node:diagnostics_channel';
 import type http from 'node:http';
+import { VERIFY_CHANNEL, type VerifyTraceContext } from '../../src/diagnostics.js';
 import { isM2MError } from '../../src/errors.js';
 import { resolveOptions } from '../../src/options/resolve.js';
 import type { IntrospectionOptions } from '../../src/options/types.js';
@@ -132,5 +134,23 @@ describe('introspection answer cache', () => {
     const probes = [`${TOKEN_A.slice(0, -1)}2`, `X${TOKEN_A.slice(1)}`, TOKEN_A.slice(0, -4), `${TOKEN_A}0`];
     for (const probe of probes) expect(await status(verifier, probe)).toBe(401);
     expect(as.received.map((r) => r.params.get('token'))).toEqual([TOKEN_A, ...probes]);
+  });
+
+  it('tells tracing subscribers when the answer cache answered', async () => {
+    const contexts: VerifyTraceContext[] = [];
+    const channel = diagnostics.tracingChannel<string, VerifyTraceContext>(VERIFY_CHANNEL);
+    const record = (context: VerifyTraceContext): void => void contexts.push(context);
+    channel.start.subscribe(record as never);
+    try {
+      const verifier = verifierWith();
+      await verifier.verify(TOKEN_A);
+      await verifier.verify(TOKEN_A);
+    } finally {
+      channel.start.unsubscribe(record as never);
+    }
+    expect(contexts.map(({ cached, clientId }) => ({ cached, clientId }))).toEqual([
+      { cached: false, clientId: 'worker' },
+      { cached: true, clientId: 'worker' },
+    ]);
   });
 });

@@ -137,6 +137,21 @@ describe(`opaque tokens through introspection (Express ${expressMajor})`, () => 
     expect(issuer.requestCounts.introspection).toBe(2);
   });
 
+  it("mode 'always' in an issuer resolver's answer", async () => {
+    const app = appWith({
+      audience: AUDIENCE,
+      issuers: (iss) =>
+        iss === issuer.issuer
+          ? { issuerBaseURL: issuer.issuerBaseURL, introspection: { ...API_CLIENT, mode: 'always', cacheMaxAge: 0 } }
+          : undefined,
+    });
+    const token = await issuer.mint({}, { scope: 'read:orders' });
+    expect((await request(app).get('/orders').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    issuer.revoke(token);
+    expect((await request(app).get('/orders').set('Authorization', `Bearer ${token}`)).status).toBe(401);
+    expect(issuer.requestCounts.introspection).toBe(2);
+  });
+
   it("mode 'opaque' leaves JWTs alone: a JWT revoked at the server still passes", async () => {
     const app = appWith(introspected());
     const token = await issuer.mint({}, { scope: 'read:orders' });
