@@ -112,7 +112,9 @@ export class Introspection {
     const key = cacheKey(token);
     const cached = this.cache.get(key, nowMs);
     if (cached !== undefined) return this.settle(cached, token, nowMs);
-    return this.shared(key, () => this.askInTurn(token)).then((outcome) => this.settle(outcome, token, this.now()));
+    return this.shared(key, token, () => this.askInTurn(token)).then((outcome) =>
+      this.settle(outcome, token, this.now()),
+    );
   }
 
   /**
@@ -127,7 +129,7 @@ export class Introspection {
       if (!cached.active) throw inactive();
       return;
     }
-    return this.shared(key, () => this.askOne(context, token)).then((outcome) => {
+    return this.shared(key, token, () => this.askOne(context, token)).then((outcome) => {
       if (!outcome.active) throw inactive();
     });
   }
@@ -162,12 +164,12 @@ export class Introspection {
   }
 
   /** One introspection per token at a time; the outcome (not a failure) is cached when it arrives. */
-  private shared(key: string, ask: () => Promise<Outcome>): Promise<Outcome> {
+  private shared(key: string, token: string, ask: () => Promise<Outcome>): Promise<Outcome> {
     let pending = this.pending.get(key);
     if (pending === undefined) {
       pending = ask()
         .then((outcome) => {
-          this.remember(key, outcome);
+          this.remember(key, outcome, token.length);
           return outcome;
         })
         .finally(() => this.pending.delete(key));
@@ -176,7 +178,8 @@ export class Introspection {
     return pending;
   }
 
-  private remember(key: string, outcome: Outcome): void {
+  /** @param tokenLength - counted in the entry's size: the result kept for later requests holds the token. */
+  private remember(key: string, outcome: Outcome, tokenLength: number): void {
     const nowMs = this.now();
     if (!outcome.active) {
       this.cache.set(key, outcome, nowMs + INACTIVE_TTL_MS);
@@ -185,7 +188,8 @@ export class Introspection {
     const context = outcome.context as IssuerContext;
     const maxAge = (context.spec.introspection?.cacheMaxAge ?? 0) * 1000;
     const exp = (outcome.claims as JWTPayload).exp as number;
-    this.cache.set(key, outcome, Math.min(nowMs + maxAge, exp * 1000), 2 * JSON.stringify(outcome.claims).length);
+    const size = tokenLength + 2 * JSON.stringify(outcome.claims).length;
+    this.cache.set(key, outcome, Math.min(nowMs + maxAge, exp * 1000), size);
   }
 
   private async askInTurn(token: string): Promise<Outcome> {
