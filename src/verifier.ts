@@ -2,12 +2,14 @@
  * The framework-free verifier: orchestration only. A request's token goes
  * size check → verified-token cache, or: compact parsing → issuer (by the unverified `iss`) →
  * key → signature and claims set → policy → cache; then, on every request, the time claims of a
- * cached token, the revocation list and the sender constraint (DPoP proof, client certificate).
- * Built once from options; knows nothing of Express.
+ * cached token, the revocation list, the issuer's introspection answer (`mode: 'always'`) and the
+ * sender constraint (DPoP proof, client certificate). An opaque token, when some issuer has
+ * `introspection`, takes the introspection path instead of the JWT one and then the same
+ * per-request checks. Built once from options; knows nothing of Express.
  *
  * @module
  */
-import type { JWTPayload } from 'jose';
+import type { JWTHeaderParameters, JWTPayload } from 'jose';
 import type { M2MAuth, VerificationRequest } from './auth.js';
 import { MAX_TOKEN_LENGTH } from './bearer.js';
 import { toHttpError, type Challenge } from './challenge.js';
@@ -15,20 +17,20 @@ import { readOrganization, readScopes } from './claims.js';
 import { deepFreeze } from './deep-freeze.js';
 import { verifyChannel, type VerifyTraceContext } from './diagnostics.js';
 import { isM2MError, type M2MError } from './errors.js';
-import { createIssuerRegistry, type IssuerRegistry } from './issuers/registry.js';
+import { Introspection, isOpaqueToken, NO_HEADER } from './introspection/introspector.js';
 import type { IssuerContext } from './issuers/context.js';
+import { createIssuerRegistry, sharedClaimRules, type IssuerRegistry } from './issuers/registry.js';
+import { checkWithIssuer, type CheckedJwt } from './issuers/signed-jwt.js';
 import { refusalFor } from './jose-errors.js';
+import type { ClaimsSetOptions } from './jwt/claims-set.js';
 import { decodeJsonObject, isCanonicalCompact, type ParsedCompact } from './jwt/compact.js';
 import { parseJwt } from './jwt/verify.js';
-import { KeySetUnavailableError, type VerificationKey } from './keys/jwks-cache.js';
 import { resolveOptions, type ResolvedOptions } from './options/resolve.js';
 import type { VerifierOptions } from './options/types.js';
 import { checkLifetime, checkPolicy, checkRevocation } from './policy.js';
 import { Refusal } from './refusal.js';
 import { SenderConstraint, type VerifiedToken } from './sender-constraint.js';
-import { checkSignedToken } from './signed-token.js';
 import { TokenCache } from './token-cache.js';
-import { ALGORITHMS } from './algorithms.js';
 
 export type { M2MAuth, VerificationRequest } from './auth.js';
 
@@ -61,8 +63,9 @@ export interface TokenVerifier {
   readonly options: ResolvedOptions;
 }
 
-/** The strict profile's required claims (RFC 9068 §2.2). */
-const RFC9068_REQUIRED = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'];
+/** A verified token, and the issuer that must also call it active on every request (`mode: 'always'`). */
+type Accepted = VerifiedToken & { readonly activeAt?: IssuerContext };
+
 /** Cache budget in bytes, besides the entry count: very large tokens cannot pin much memory. */
 const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -84,8 +87,11 @@ export class Verifier implements TokenVerifier {
   readonly realm: string;
   readonly challenge: Challenge;
   private readonly registry: IssuerRegistry;
-  private readonly cache: TokenCache<VerifiedToken>;
+  private readonly cache: TokenCache<Accepted>;
   private readonly constraint: SenderConstraint;
+  private readonly introspection: Introspection;
+  /** The policy for introspected tokens: `strict` (a JWT profile) does not apply without a header. */
+  private readonly introspectedPolicy: ResolvedOptions;
   /** Algorithms some trusted issuer allows: anything else is refused before the issuer is looked up. */
   private readonly tokenAlgorithms: readonly string[];
 
@@ -99,22 +105,15 @@ export class Verifier implements TokenVerifier {
     this.realm = options.realm;
     this.challenge = { realm: options.realm, dpopAlgorithms: options.dpop.algorithms };
     this.cache = new TokenCache(options.cacheMax, CACHE_MAX_BYTES);
-    this.registry = createIssuerRegistry(
-      options.issuers,
-      options.issuerDefaults,
-      {
-        clockTolerance: options.clockTolerance,
-        maxTokenAge: options.maxTokenAge,
-        requiredClaims: options.strict ? RFC9068_REQUIRED : ['exp'],
-        typ: options.strict ? 'at+jwt' : undefined,
-      },
+    this.registry = createIssuerRegistry(options.issuers, options.issuerDefaults, sharedClaimRules(options), now);
+    this.constraint = new SenderConstraint(options);
+    this.introspectedPolicy = { ...options, strict: false };
+    this.introspection = new Introspection(
+      this.registry.listed,
+      (token, claims, context, nowMs) => this.accept(token, NO_HEADER, claims, context, undefined, nowMs, true),
       now,
     );
-    this.constraint = new SenderConstraint(options);
-    this.tokenAlgorithms =
-      typeof options.issuers === 'function'
-        ? Object.keys(ALGORITHMS)
-        : [...new Set(options.issuers.flatMap((spec) => spec.algorithms))];
+    this.tokenAlgorithms = this.registry.algorithms;
   }
 
   ready(): Promise<void> {
@@ -170,6 +169,7 @@ export class Verifier implements TokenVerifier {
       if (trace !== undefined) trace.cached = true;
       return this.admit(cached, request, nowMs, trace);
     }
+    if (this.introspection.handlesOpaque && isOpaqueToken(token)) return this.introspect(token, request, nowMs, trace);
     if (!isCanonicalCompact(token)) throw new Refusal('malformed_token', 'malformed token');
     let parsed: ParsedCompact;
     try {
@@ -194,98 +194,67 @@ export class Verifier implements TokenVerifier {
     request: VerificationRequest | undefined,
     trace: VerifyTraceContext | undefined,
   ): M2MAuth | Promise<M2MAuth> {
-    const { header } = parsed;
-    if (!context.spec.algorithms.includes(header.alg as never)) {
-      throw new Refusal('alg_not_allowed', 'algorithm not allowed', {
-        details: { claim: 'alg', expected: context.spec.algorithms, actual: header.alg },
-      });
-    }
-    const key = context.keys.peekKey(header.alg, header.kid);
-    if (key !== undefined) return this.withKey(token, parsed, payload, context, key, request, trace);
-    return context.keys.getKey(header).then(
-      (fetched) => this.withKey(token, parsed, payload, context, fetched, request, trace),
-      (error: unknown) => {
-        if (error instanceof KeySetUnavailableError) {
-          throw new Refusal('keys_unavailable', 'signing keys are temporarily unavailable', {
-            retryAfter: context.spec.jwks.cooldown,
-            cause: error,
-          });
-        }
-        throw refusalFor(error);
-      },
-    );
-  }
-
-  private withKey(
-    token: string,
-    parsed: ParsedCompact,
-    payload: JWTPayload,
-    context: IssuerContext,
-    key: VerificationKey,
-    request: VerificationRequest | undefined,
-    trace: VerifyTraceContext | undefined,
-  ): M2MAuth | Promise<M2MAuth> {
-    const nowMs = this.now();
-    // The key set the key came from: a refresh while the signature is checked must not extend the result's life.
-    const keySetFetchedAt = context.keys.fetchedAt;
-    const claims = context.claimsOptions();
-    // Fail closed: without a known issuer there is nothing to compare `iss` with.
-    if (claims === undefined) throw new Refusal('unexpected_issuer', 'unexpected issuer');
-    let checked: void | Promise<void>;
-    try {
-      checked = checkSignedToken(
-        parsed,
-        payload,
-        key,
-        claims,
-        Math.floor(nowMs / 1000),
-        this.options.offloadSignatures,
-      );
-    } catch (error) {
-      throw refusalFor(error, { iss: claims.issuer, aud: claims.audience, typ: claims.typ });
-    }
-    const accept = (): M2MAuth | Promise<M2MAuth> => {
-      const entry = this.accept(token, parsed, payload, context, key, nowMs);
+    const accept = ({ key, keySetFetchedAt, nowMs }: CheckedJwt): M2MAuth | Promise<M2MAuth> => {
+      const entry = this.accept(token, parsed.header, payload, context, context.keys.keyId(key), nowMs);
       // The decoded payload and frozen result take about twice the token's size.
       this.cache.set(token, entry, this.cacheDeadline(payload, context, keySetFetchedAt, nowMs), 2 * token.length);
       return this.admit(entry, request, nowMs, trace);
     };
-    if (checked === undefined) return accept();
-    return checked.then(accept, (error: unknown) => {
-      throw refusalFor(error, { iss: claims.issuer, aud: claims.audience, typ: claims.typ });
-    });
+    const claimsFor = (issuer: IssuerContext): ClaimsSetOptions | undefined => issuer.claimsOptions();
+    const checked = checkWithIssuer(parsed, payload, context, claimsFor, this.now, this.options.offloadSignatures);
+    return checked instanceof Promise ? checked.then(accept) : accept(checked);
   }
 
-  /** The policy for a token whose signature and claims are valid; the result is shared by later requests. */
+  /** An opaque token: its issuer's answer, then what every request re-checks. */
+  private introspect(
+    token: string,
+    request: VerificationRequest | undefined,
+    nowMs: number,
+    trace: VerifyTraceContext | undefined,
+  ): M2MAuth | Promise<M2MAuth> {
+    const entry = this.introspection.verifyOpaque(token, nowMs);
+    if (!(entry instanceof Promise)) {
+      // Only the answer cache answers without waiting.
+      if (trace !== undefined) trace.cached = true;
+      return this.admit(entry, request, nowMs, trace);
+    }
+    return entry.then((verified) => this.admit(verified, request, this.now(), trace));
+  }
+
+  /** The policy for a token whose signature (or introspection) and claims are valid; the result is shared by later requests. */
   private accept(
     token: string,
-    parsed: ParsedCompact,
+    header: JWTHeaderParameters,
     payload: JWTPayload,
     context: IssuerContext,
-    key: VerificationKey,
+    keyId: string | undefined,
     nowMs: number,
-  ): VerifiedToken {
-    const clientId = checkPolicy(payload, this.options, Math.floor(nowMs / 1000));
+    introspected = false,
+  ): Accepted {
+    const policy = introspected ? this.introspectedPolicy : this.options;
+    const clientId = checkPolicy(payload, policy, Math.floor(nowMs / 1000));
     const organization = readOrganization(payload);
     const issuer = payload.iss as string;
     const confirmation = this.constraint.confirmation(payload);
+    const alwaysAsk = !introspected && context.spec.introspection?.mode === 'always';
     // Frozen: with the cache, the same result serves later requests, so no handler may change what another sees.
     const auth: M2MAuth = deepFreeze({
       token,
-      header: parsed.header,
+      header,
       payload,
       clientId,
       scopes: readScopes(payload),
       ...(organization !== undefined && { organization }),
       issuer,
       ...(confirmation.binding !== undefined && { binding: confirmation.binding }),
+      ...((introspected || alwaysAsk) && { introspected: true as const }),
     });
-    return { auth, payload, clientId, issuer, keyId: context.keys.keyId(key), confirmation };
+    return { auth, payload, clientId, issuer, keyId, confirmation, ...(alwaysAsk && { activeAt: context }) };
   }
 
-  /** What every request re-checks, cached or not: lifetime, revocation, sender constraint. */
+  /** What every request re-checks, cached or not: lifetime, revocation, the issuer's answer (`mode: 'always'`), sender constraint. */
   private admit(
-    entry: VerifiedToken,
+    entry: Accepted,
     request: VerificationRequest | undefined,
     nowMs: number,
     trace: VerifyTraceContext | undefined,
@@ -297,6 +266,8 @@ export class Verifier implements TokenVerifier {
     }
     checkLifetime(entry.payload, this.options, now);
     checkRevocation(entry, this.options, now);
+    const active = entry.activeAt && this.introspection.checkActive(entry.auth.token, entry.activeAt, nowMs);
+    if (active instanceof Promise) return active.then(() => this.constraint.check(entry, request, now));
     return this.constraint.check(entry, request, now);
   }
 

@@ -14,3 +14,9 @@ export {
   type JsonValue,
 } from './guards.js';
 export { m2mErrorHandler, type M2MErrorHandlerOptions } from './error-handler.js';
+export {
+  protectedResourceMetadata,
+  type ProtectedResourceMetadataOptions,
+  type ProtectedResourceMetadataHandler,
+  type SignedMetadataOptions,
+} from './resource-metadata.js';

@@ -23,6 +23,8 @@ export interface RequireM2MHandler extends M2MMiddleware {
   readonly verifier: TokenVerifier;
   /** Resolves after discovery and the first JWKS fetch; rejects with a clear message when an issuer is unreachable or misconfigured. */
   ready(): Promise<void>;
+  /** Where this middleware reads tokens (RFC 6750 §2), as advertised by the protected resource metadata. */
+  readonly tokenLocations: readonly TokenLocation[];
 }
 
 const LOCATIONS: readonly TokenLocation[] = ['header', 'query', 'body'];
@@ -118,7 +120,11 @@ export function middlewareFor(
     }, next);
   };
 
-  return Object.assign(handler, { verifier: checked, ready: () => checked.ready() });
+  return Object.assign(handler, {
+    verifier: checked,
+    ready: () => checked.ready(),
+    tokenLocations: Object.freeze([...locations]),
+  });
 }
 
 function admit(req: M2MRequest, res: M2MResponse, auth: M2MAuth, context: RequestContext, realm: string): void {

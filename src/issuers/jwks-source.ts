@@ -75,6 +75,15 @@ export class JwksKeySource implements KeySource {
     }
   }
 
+  /**
+   * The discovered RFC 7662 `introspection_endpoint`, running discovery first when it has not
+   * run yet (at most once per cooldown); `undefined` when unknown.
+   */
+  async introspectionEndpoint(): Promise<string | undefined> {
+    if (this.metadata === undefined) await this.cache.warm();
+    return this.metadata?.introspection_endpoint;
+  }
+
   async learnIssuer(): Promise<void> {
     if (this.issuer !== undefined) return;
     await this.cache.warm();

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { ALGORITHMS } from '../algorithms.js';
 import { withoutTrailingSlash } from '../keys/discovery.js';
 import { LruMap } from '../lru.js';
 import { readIssuer, type IssuerDefaults, type IssuerSpec } from '../options/issuer-config.js';
@@ -27,6 +28,25 @@ export interface IssuerRegistry {
   ready(): Promise<void>;
   /** The listed issuers (empty for a resolver). */
   readonly listed: readonly IssuerContext[];
+  /** Algorithms some trusted issuer allows (every one for a resolver): others are refused before `select`. */
+  readonly algorithms: readonly string[];
+}
+
+/** The strict profile's required claims (RFC 9068 §2.2). */
+const RFC9068_REQUIRED = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'];
+
+/** The claim rules every issuer applies, from the global options (`strict` adds the RFC 9068 profile). */
+export function sharedClaimRules(options: {
+  clockTolerance: number;
+  maxTokenAge: number | undefined;
+  strict: boolean;
+}): SharedClaimRules {
+  return {
+    clockTolerance: options.clockTolerance,
+    maxTokenAge: options.maxTokenAge,
+    requiredClaims: options.strict ? RFC9068_REQUIRED : ['exp'],
+    typ: options.strict ? 'at+jwt' : undefined,
+  };
 }
 
 /** Longest `iss` a resolver is ever called with. */
@@ -56,7 +76,10 @@ class ListRegistry implements IssuerRegistry {
   /** Tenant URL (no trailing slash) → issuer whose `iss` comes from discovery. */
   private readonly byBaseURL = new Map<string, IssuerContext>();
 
+  readonly algorithms: readonly string[];
+
   constructor(readonly listed: readonly IssuerContext[]) {
+    this.algorithms = [...new Set(listed.flatMap((context) => context.spec.algorithms))];
     for (const context of listed) {
       const { source } = context.spec;
       if (source.kind === 'discovery' && source.issuer === undefined) {
@@ -101,6 +124,7 @@ class ListRegistry implements IssuerRegistry {
 /** Issuers chosen at run time by the application's resolver. */
 class ResolverRegistry implements IssuerRegistry {
   readonly listed: readonly IssuerContext[] = [];
+  readonly algorithms: readonly string[] = Object.keys(ALGORITHMS);
   private readonly answers = new LruMap<string, IssuerContext>(RESOLVER_CACHE_SIZE);
   /** Refused `iss` values until when (ms): kept apart so made-up values never evict real issuers. */
   private readonly refused = new LruMap<string, number>(RESOLVER_CACHE_SIZE);

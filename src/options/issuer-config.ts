@@ -7,6 +7,7 @@
  * @module
  */
 import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, type Algorithm } from '../algorithms.js';
+import { readIntrospection, type ResolvedIntrospection } from '../introspection/options.js';
 import type { OptionProblems } from './readers.js';
 import type { IssuerConfig, JwksOptions, PublicKeyInput } from './types.js';
 
@@ -37,6 +38,8 @@ export interface IssuerSpec {
   audience: readonly string[];
   algorithms: readonly Algorithm[];
   jwks: ResolvedJwks;
+  /** Token introspection (RFC 7662), when configured. */
+  introspection: ResolvedIntrospection | undefined;
 }
 
 /** Defaults of the key-set settings (seconds and bytes). */
@@ -62,6 +65,7 @@ export const ISSUER_KEYS = [
   'audience',
   'algorithms',
   'jwks',
+  'introspection',
 ];
 
 /** RFC 7518 §3.2: an HMAC key must be at least as long as the hash output (32 bytes for HS256). */
@@ -167,8 +171,14 @@ export function readIssuer(
   }
   const symmetric = source?.kind === 'secret';
   const algorithms = readAlgorithms(problems, config.algorithms ?? defaults.algorithms, symmetric, `${name}algorithms`);
+  const introspection = readIntrospection(
+    problems,
+    config.introspection,
+    `${name}introspection`,
+    source?.kind === 'discovery',
+  );
   if (source === undefined || audience === undefined || problems.ok !== before) return undefined;
-  return { label, source, audience, algorithms, jwks };
+  return { label, source, audience, algorithms, jwks, introspection };
 }
 
 function hint(envName: string | undefined): string {

@@ -89,6 +89,7 @@ export const VERIFIER_KEYS = [
   'revocations',
   'dpop',
   'mtls',
+  'introspection',
   'offloadSignatures',
 ];
 
@@ -109,7 +110,14 @@ const DPOP_ALGORITHMS: readonly Algorithm[] = [
   'RS512',
   'EdDSA',
 ];
-const TOP_LEVEL_ISSUER_OPTIONS = ['issuerBaseURL', 'issuer', 'jwksUri', 'secret', 'publicKey'] as const;
+const TOP_LEVEL_ISSUER_OPTIONS = [
+  'issuerBaseURL',
+  'issuer',
+  'jwksUri',
+  'secret',
+  'publicKey',
+  'introspection',
+] as const;
 
 /**
  * Applies environment fallbacks and defaults, and validates everything.
@@ -195,6 +203,7 @@ function readIssuers(
         secret: options.secret ?? env.SECRET,
         publicKey: options.publicKey,
         algorithms: options.algorithms,
+        introspection: options.introspection,
       },
       defaults,
       '',

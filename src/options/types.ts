@@ -61,6 +61,29 @@ export interface IssuerConfig {
   algorithms?: readonly Algorithm[];
   /** Overrides the global `jwks` settings for this issuer. */
   jwks?: JwksOptions;
+  /** Token introspection (RFC 7662) at this issuer: opaque tokens, or a liveness check of every token. */
+  introspection?: IntrospectionOptions;
+}
+
+/**
+ * Token introspection (RFC 7662). The API authenticates at the endpoint as a client, with the
+ * same methods and secrecy rules as `createTokenClient`. Durations in seconds.
+ */
+export interface IntrospectionOptions {
+  /** Where tokens are posted. Default: the discovered `introspection_endpoint`. */
+  endpoint?: string;
+  /** The API's client id at the authorization server. */
+  clientId: string;
+  /** For `client_secret_post` (default) and `client_secret_basic`. */
+  clientSecret?: string;
+  /** For `private_key_jwt`: a PKCS#8 PEM, a private JWK or a private `KeyObject`. */
+  privateKey?: string | JWK | KeyObject;
+  /** Default `client_secret_post`, or `private_key_jwt` when only `privateKey` is given. */
+  tokenEndpointAuthMethod?: 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
+  /** `'opaque'` (default): only tokens that are not JWTs; `'always'`: every token, after a JWT's own checks. */
+  mode?: 'opaque' | 'always';
+  /** How long an active answer is reused (never past the token's `exp`). Default 60, at most 1 hour; 0 disables. */
+  cacheMaxAge?: number;
 }
 
 /** Chooses the issuer of a token from its (unverified) `iss`; `undefined` refuses it. */
@@ -112,6 +135,8 @@ export interface VerifierOptions {
   dpop?: DPoPOptions;
   /** Certificate-bound tokens (RFC 8705) settings. */
   mtls?: MtlsOptions;
+  /** Token introspection (RFC 7662) for the issuer of the top-level options; with `issuers`, set it per entry. */
+  introspection?: IntrospectionOptions;
   /**
    * Check RS/PS/ES/EdDSA signatures on libuv's thread pool (node:crypto's callback form), so
    * the event loop serves other requests meanwhile. Default true. `false` checks them on the
