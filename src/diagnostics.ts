@@ -32,3 +32,47 @@ export const VERIFY_CHANNEL = 'express-m2m:verify';
 export const jwksChannel = channel(JWKS_CHANNEL);
 /** Verification spans: `start`, `end`, `asyncStart`, `asyncEnd`, `error`. */
 export const verifyChannel = tracingChannel<string, VerifyTraceContext>(VERIFY_CHANNEL);
+
+/**
+ * Runs one verification inside the `express-m2m:verify` tracing channel: `start`/`end` around
+ * the synchronous part, `asyncStart`/`asyncEnd` when it settles later, `error` with the
+ * refusal's `reason`. Called only when someone subscribes.
+ */
+export function traceVerification<T>(run: (context: VerifyTraceContext) => T | Promise<T>): T | Promise<T> {
+  const context: VerifyTraceContext = { cached: false };
+  const fail = (error: unknown): never => {
+    const reason = (error as { reason?: unknown } | null)?.reason;
+    if (typeof reason === 'string') context.reason = reason as M2MErrorReason;
+    context.error = error;
+    verifyChannel.error.publish(context);
+    throw error;
+  };
+  verifyChannel.start.publish(context);
+  let result: T | Promise<T>;
+  try {
+    result = run(context);
+  } catch (error) {
+    try {
+      return fail(error);
+    } finally {
+      verifyChannel.end.publish(context);
+    }
+  }
+  verifyChannel.end.publish(context);
+  if (!(result instanceof Promise)) return result;
+  return result.then(
+    (value) => {
+      verifyChannel.asyncStart.publish(context);
+      verifyChannel.asyncEnd.publish(context);
+      return value;
+    },
+    (error: unknown) => {
+      verifyChannel.asyncStart.publish(context);
+      try {
+        return fail(error);
+      } finally {
+        verifyChannel.asyncEnd.publish(context);
+      }
+    },
+  );
+}

@@ -14,6 +14,10 @@ export {
   type ClaimPredicate,
   type JsonValue,
   type M2MErrorHandlerOptions,
+  protectedResourceMetadata,
+  type ProtectedResourceMetadataOptions,
+  type ProtectedResourceMetadataHandler,
+  type SignedMetadataOptions,
 } from './express/index.js';
 export { createVerifier, type M2MAuth, type TokenVerifier, type VerificationRequest } from './verifier.js';
 export {
@@ -62,6 +66,7 @@ export type {
   ReplayStore,
   RevocationCheck,
   RevocationSource,
+  IntrospectionOptions,
 } from './options/types.js';
 export type { Algorithm } from './algorithms.js';
 export { REASONS } from './reasons.js';

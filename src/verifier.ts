@@ -15,7 +15,7 @@ import { MAX_TOKEN_LENGTH } from './bearer.js';
 import { toHttpError, type Challenge } from './challenge.js';
 import { readOrganization, readScopes } from './claims.js';
 import { deepFreeze } from './deep-freeze.js';
-import { verifyChannel, type VerifyTraceContext } from './diagnostics.js';
+import { traceVerification, verifyChannel, type VerifyTraceContext } from './diagnostics.js';
 import { isM2MError, type M2MError } from './errors.js';
 import { Introspection, isOpaqueToken, NO_HEADER } from './introspection/introspector.js';
 import type { IssuerContext } from './issuers/context.js';
@@ -134,7 +134,7 @@ export class Verifier implements TokenVerifier {
 
   verifyNow(token: string, request?: VerificationRequest): M2MAuth | Promise<M2MAuth> {
     if (!verifyChannel.hasSubscribers) return this.run(token, request, undefined);
-    return traced(this, token, request);
+    return traceVerification((trace) => this.run(token, request, trace));
   }
 
   /** One verification; `trace` collects what tracing subscribers see. */
@@ -288,47 +288,4 @@ export class Verifier implements TokenVerifier {
     if (isM2MError(error)) return error;
     return toHttpError(error, this.challenge, this.constraint.challengeScheme(request, error));
   }
-}
-
-/** {@link Verifier.run} inside the `express-m2m:verify` tracing channel. */
-function traced(
-  verifier: Verifier,
-  token: string,
-  request: VerificationRequest | undefined,
-): M2MAuth | Promise<M2MAuth> {
-  const context: VerifyTraceContext = { cached: false };
-  const fail = (error: unknown): never => {
-    if (isM2MError(error)) context.reason = error.reason;
-    context.error = error;
-    verifyChannel.error.publish(context);
-    throw error;
-  };
-  verifyChannel.start.publish(context);
-  let result: M2MAuth | Promise<M2MAuth>;
-  try {
-    result = verifier.run(token, request, context);
-  } catch (error) {
-    try {
-      return fail(error);
-    } finally {
-      verifyChannel.end.publish(context);
-    }
-  }
-  verifyChannel.end.publish(context);
-  if (!(result instanceof Promise)) return result;
-  return result.then(
-    (auth) => {
-      verifyChannel.asyncStart.publish(context);
-      verifyChannel.asyncEnd.publish(context);
-      return auth;
-    },
-    (error: unknown) => {
-      verifyChannel.asyncStart.publish(context);
-      try {
-        return fail(error);
-      } finally {
-        verifyChannel.asyncEnd.publish(context);
-      }
-    },
-  );
 }

@@ -87,12 +87,12 @@ export function middlewareFor(
         acceptsDPoP,
       );
     } catch (error) {
-      next(checked.httpError(error, undefined));
+      next(checked.httpError(error, attempted(req, checked)));
       return;
     }
     if (extracted === undefined) {
       if (required) {
-        next(checked.httpError(new Refusal('missing_token', 'authentication required'), undefined));
+        next(checked.httpError(new Refusal('missing_token', 'authentication required'), attempted(req, checked)));
       } else {
         // Guards after an optional requireM2M answer 401 with this realm.
         setRealm(req, realm);
@@ -125,6 +125,15 @@ export function middlewareFor(
     ready: () => checked.ready(),
     tokenLocations: Object.freeze([...locations]),
   });
+}
+
+/**
+ * What a request without a usable token attempted, so its challenge is `DPoP` when it used that
+ * scheme or sent a `DPoP` header (RFC 9449 §7.1).
+ */
+function attempted(req: M2MRequest, verifier: Verifier): RequestContext {
+  const scheme = /^\s*dpop(?:\s|$)/i.test(req.headers.authorization ?? '') ? 'DPoP' : 'Bearer';
+  return new RequestContext(req, scheme, verifier.options);
 }
 
 function admit(req: M2MRequest, res: M2MResponse, auth: M2MAuth, context: RequestContext, realm: string): void {

@@ -99,6 +99,18 @@ describe(`DPoP through Express ${expressMajor}: mode 'allowed' (default)`, () =>
     expect(res.headers['dpop-nonce']).toBeUndefined();
   });
 
+  it('answers a request with only a DPoP header, or a malformed DPoP scheme, with a DPoP challenge', async () => {
+    const headerOnly = await get(t.app, undefined, await proofFor());
+    expect(headerOnly.status).toBe(401);
+    expect(headerOnly.headers['www-authenticate']).toBe(DPOP_CHALLENGE);
+    const malformed = await get(t.app, 'DPoP a b');
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers['www-authenticate']).toMatch(/^DPoP realm="api", error="invalid_request", /);
+    expect(malformed.headers['www-authenticate']).toContain(ALGS);
+    const none = await get(t.app);
+    expect(none.headers['www-authenticate']).toBe('Bearer realm="api"');
+  });
+
   it('answers a bearer request without cnf.jkt exactly as without DPoP support (row 11)', async () => {
     const ok = await get(t.app, `Bearer ${plain}`);
     expect(ok.status).toBe(200);
