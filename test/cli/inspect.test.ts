@@ -219,6 +219,26 @@ describe('inspect', () => {
     }
   });
 
+  it('checks typ with --strict: at+jwt passes, JWT is refused before the signature is checked', async () => {
+    const plain = await issuer.mint({}, { audience: AUDIENCE });
+    const refused = await runCli(['inspect', plain, '--strict', ...options]);
+    expect(refused.code).toBe(1);
+    expect(checkLine(refused, 'typ')).toBe('✗ typ         expected "at+jwt", actual "JWT"');
+    expect(checkLine(refused, 'signature')).toMatch(/^· signature +not checked/);
+    expect(refused.stdout).toContain('reason: invalid_typ');
+
+    const profiled = await createTestIssuer({ profile: 'rfc9068' });
+    try {
+      const token = await profiled.mint({}, { audience: AUDIENCE });
+      const args = ['inspect', token, '--strict', '--issuer-base-url', profiled.issuerBaseURL, '--audience', AUDIENCE];
+      const accepted = await runCli(args);
+      expect(accepted.code).toBe(0);
+      expect(checkLine(accepted, 'typ')).toBe('✓ typ         "at+jwt"');
+    } finally {
+      await profiled.close();
+    }
+  });
+
   it('escapes control characters taken from the token', async () => {
     const token = await issuer.mint({ note: 'a\u001b[31mred\u202e' }, { audience: AUDIENCE });
     const result = await runCli(['inspect', token, ...options]);
