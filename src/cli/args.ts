@@ -12,7 +12,8 @@ export type OptionTable = NonNullable<ParseArgsConfig['options']>;
 
 /** Parsed options and positionals. */
 export interface ParsedArgs {
-  values: Record<string, string | boolean | undefined>;
+  /** Strings, booleans, and string arrays for options declared `multiple`. */
+  values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
 }
 
@@ -54,6 +55,19 @@ function describeParseError(error: unknown): string {
 export function stringOption(values: ParsedArgs['values'], name: string): string | undefined {
   const value = values[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** The values of an option declared `multiple`, without empty ones; `undefined` when none. */
+export function listOption(values: ParsedArgs['values'], name: string): string[] | undefined {
+  const value = values[name];
+  const list = (Array.isArray(value) ? value : typeof value === 'string' ? [value] : []).filter((item) => item !== '');
+  return list.length > 0 ? list : undefined;
+}
+
+/** An environment variable, or `undefined` when unset or empty (as the library reads them). */
+export function envOption(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
 }
 
 /**

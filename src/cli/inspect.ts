@@ -7,7 +7,7 @@ import type { KeySetEvent } from '../keys/events.js';
 import type { VerifierOptions } from '../options/types.js';
 import { resolveOptions } from '../options/resolve.js';
 import { Verifier } from '../verifier.js';
-import { parseCommandArgs, stringOption, type OptionTable } from './args.js';
+import { envOption, listOption, parseCommandArgs, stringOption, type OptionTable, type ParsedArgs } from './args.js';
 import { decodeToken, diagnose } from './diagnose.js';
 import { formatJson, formatReport } from './inspect-format.js';
 import { EXIT, oneLine, usageError, type CliContext } from './io.js';
@@ -95,20 +95,17 @@ export async function runInspect(context: CliContext): Promise<number> {
 }
 
 /** The verifier's options from the flags, else the environment; the secret only from the variable `--secret-env` names. */
-function verifierOptions(values: Record<string, unknown>, env: NodeJS.ProcessEnv, strict: boolean): VerifierOptions {
-  const flag = (name: string) => stringOption(values as never, name);
-  const audiences = (values.audience as string[] | undefined)?.filter((value) => value !== '');
-  const secretName = flag('secret-env');
-  let secret: string | undefined;
-  if (secretName !== undefined) {
-    secret = env[secretName];
-    if (secret === undefined || secret === '') throw usageError(`the environment variable ${secretName} is not set`);
+function verifierOptions(values: ParsedArgs['values'], env: NodeJS.ProcessEnv, strict: boolean): VerifierOptions {
+  const secretName = stringOption(values, 'secret-env');
+  const secret = secretName === undefined ? undefined : envOption(env, secretName);
+  if (secretName !== undefined && secret === undefined) {
+    throw usageError(`the environment variable ${secretName} (--secret-env) is not set`);
   }
   const options: VerifierOptions = {
-    issuerBaseURL: flag('issuer-base-url') ?? nonEmpty(env.ISSUER_BASE_URL),
-    issuer: flag('issuer') ?? nonEmpty(env.ISSUER),
-    jwksUri: flag('jwks-uri') ?? nonEmpty(env.JWKS_URI),
-    audience: audiences !== undefined && audiences.length > 0 ? audiences : nonEmpty(env.AUDIENCE),
+    issuerBaseURL: stringOption(values, 'issuer-base-url') ?? envOption(env, 'ISSUER_BASE_URL'),
+    issuer: stringOption(values, 'issuer') ?? envOption(env, 'ISSUER'),
+    jwksUri: stringOption(values, 'jwks-uri') ?? envOption(env, 'JWKS_URI'),
+    audience: listOption(values, 'audience') ?? envOption(env, 'AUDIENCE'),
     secret,
     strict,
     cache: false,
@@ -116,18 +113,7 @@ function verifierOptions(values: Record<string, unknown>, env: NodeJS.ProcessEnv
     offloadSignatures: false,
   };
   if (options.issuerBaseURL === undefined && options.jwksUri === undefined && secret === undefined) {
-    throw new NoIssuerError();
+    throw usageError('no issuer configured (give --issuer-base-url, or --issuer with --jwks-uri or --secret-env)');
   }
   return options;
-}
-
-/** No key source at all: the token can be decoded, not verified. */
-class NoIssuerError extends Error {
-  constructor() {
-    super('no issuer configured (give --issuer-base-url, or --issuer with --jwks-uri or --secret-env)');
-  }
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { createRedisRevocationList, type RedisRevocationList } from '../stores/redis/revocation-list.js';
-import { stringOption, type OptionTable, type ParsedArgs } from './args.js';
+import { envOption, stringOption, type OptionTable, type ParsedArgs } from './args.js';
 import { CliError, EXIT, oneLine, usageError } from './io.js';
 
 /** Options every Redis command takes. */
@@ -52,7 +52,7 @@ export function redactUrl(url: URL): string {
  *   (exit 1) when Redis cannot be reached.
  */
 export async function openRevocationList(values: ParsedArgs['values'], env: NodeJS.ProcessEnv): Promise<OpenList> {
-  const raw = stringOption(values, 'redis') ?? (env.REDIS_URL === '' ? undefined : env.REDIS_URL);
+  const raw = stringOption(values, 'redis') ?? envOption(env, 'REDIS_URL');
   if (raw === undefined) throw usageError('no Redis: give --redis <url> or set REDIS_URL');
   let url: URL;
   try {

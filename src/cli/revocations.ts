@@ -5,7 +5,7 @@
  * @module
  */
 import type { RevocationEntryIdentity } from '../stores/revocation-entry.js';
-import { expectPositionals, parseCommandArgs, stringOption, type OptionTable } from './args.js';
+import { expectPositionals, parseCommandArgs, stringOption, type OptionTable, type ParsedArgs } from './args.js';
 import { CliError, EXIT, oneLine, usageError, type CliContext } from './io.js';
 import { REDIS_HELP, REDIS_OPTIONS, openRevocationList } from './redis-connection.js';
 import { formatTable } from './revocation-format.js';
@@ -52,7 +52,7 @@ export async function runRevocations(context: CliContext): Promise<number> {
   );
 }
 
-async function list(context: CliContext, values: Record<string, string | boolean | undefined>): Promise<number> {
+async function list(context: CliContext, values: ParsedArgs['values']): Promise<number> {
   const open = await openRevocationList(values, context.env);
   const entries = open.list.list();
   await open.close();
@@ -62,11 +62,7 @@ async function list(context: CliContext, values: Record<string, string | boolean
   return EXIT.ok;
 }
 
-async function remove(
-  context: CliContext,
-  values: Record<string, string | boolean | undefined>,
-  positionals: string[],
-): Promise<number> {
+async function remove(context: CliContext, values: ParsedArgs['values'], positionals: string[]): Promise<number> {
   const type = positionals[0];
   if (type === undefined || !Object.hasOwn(SUBJECT_FIELDS, type)) {
     throw usageError('revocations remove needs a type: client, token or key (see: express-m2m revocations --help)');

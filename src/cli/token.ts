@@ -8,7 +8,7 @@
 import { createTokenClient } from '../client/token-client.js';
 import { TokenRequestError } from '../client/errors.js';
 import type { FetchImplementation, TokenClientOptions } from '../client/options.js';
-import { parseCommandArgs, stringOption, type OptionTable } from './args.js';
+import { envOption, parseCommandArgs, stringOption, type OptionTable } from './args.js';
 import { CliError, EXIT, oneLine, usageError, type CliContext } from './io.js';
 
 /** `--help` of `token`. */
@@ -58,14 +58,14 @@ export async function runToken(context: CliContext): Promise<number> {
   }
   if (positionals.length > 0) throw usageError('token takes no arguments (see: express-m2m token --help)');
   const { env } = context;
-  const clientId = stringOption(values, 'client-id') ?? nonEmpty(env.CLIENT_ID);
-  const clientSecret = nonEmpty(env.CLIENT_SECRET);
+  const clientId = stringOption(values, 'client-id') ?? envOption(env, 'CLIENT_ID');
+  const clientSecret = envOption(env, 'CLIENT_SECRET');
   if (clientId === undefined) throw usageError('no client id: set CLIENT_ID (or --client-id)');
   if (clientSecret === undefined) throw usageError('no client secret: set CLIENT_SECRET');
-  const tokenEndpoint = stringOption(values, 'token-endpoint') ?? nonEmpty(env.TOKEN_ENDPOINT);
+  const tokenEndpoint = stringOption(values, 'token-endpoint') ?? envOption(env, 'TOKEN_ENDPOINT');
   const issuerBaseURL =
     tokenEndpoint === undefined
-      ? (stringOption(values, 'issuer-base-url') ?? nonEmpty(env.ISSUER_BASE_URL))
+      ? (stringOption(values, 'issuer-base-url') ?? envOption(env, 'ISSUER_BASE_URL'))
       : undefined;
   if (tokenEndpoint === undefined && issuerBaseURL === undefined) {
     throw usageError('no authorization server: give --issuer-base-url or --token-endpoint');
@@ -89,7 +89,7 @@ export async function runToken(context: CliContext): Promise<number> {
     clientId,
     clientSecret,
     ...(tokenEndpoint !== undefined ? { tokenEndpoint } : { issuerBaseURL }),
-    audience: stringOption(values, 'audience') ?? nonEmpty(env.AUDIENCE),
+    audience: stringOption(values, 'audience') ?? envOption(env, 'AUDIENCE'),
     scope: stringOption(values, 'scope'),
     ...(values.dpop === true && { dpop: true as const }),
     fetch,
@@ -126,8 +126,4 @@ export async function runToken(context: CliContext): Promise<number> {
     ),
   );
   return EXIT.ok;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }
