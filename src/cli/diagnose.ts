@@ -167,7 +167,8 @@ function signatureRow(header: Record<string, unknown>, verifier: Verifier, verdi
 /**
  * Marks the row of the check the verifier refused on. A row that already failed on its own
  * keeps its (more readable) values; otherwise the verifier's details say what was expected and
- * found. A refusal no row covers (`revoked`, a DPoP-bound token) gets a row of its own.
+ * found. A refusal no row covers (`revoked`, a DPoP-bound token) gets a row of its own, named
+ * by its reason, with the verifier's description (and no expected value unless it has details).
  */
 function withVerdict(checks: Check[], verdict: Verdict): Check[] {
   if (verdict.accepted) return checks;
@@ -178,7 +179,7 @@ function withVerdict(checks: Check[], verdict: Verdict): Check[] {
   const refused: Check = {
     name: row?.name ?? verdict.reason,
     ok: false,
-    expected: verdict.details !== undefined ? show(verdict.details.expected) : (row?.expected ?? 'not refused'),
+    expected: verdict.details !== undefined ? show(verdict.details.expected) : (row?.expected ?? ''),
     actual: verdict.details !== undefined ? show(verdict.details.actual) : verdict.description,
   };
   if (row === undefined) return [...checks, refused];

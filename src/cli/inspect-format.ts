@@ -47,7 +47,7 @@ function section(title: string, values: Record<string, unknown> | undefined, now
 function formatCheck(check: Check, width: number): string {
   const mark = MARKS[String(check.ok) as keyof typeof MARKS];
   const name = check.name.padEnd(width);
-  if (check.ok === true) return `  ${mark} ${name}  ${check.actual}`;
+  if (check.ok === true || check.expected === '') return `  ${mark} ${name}  ${check.actual}`;
   if (check.ok === null) return `  ${mark} ${name}  not checked (expected ${check.expected})`;
   return `  ${mark} ${name}  expected ${check.expected}, actual ${check.actual}`;
 }

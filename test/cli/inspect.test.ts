@@ -219,6 +219,18 @@ describe('inspect', () => {
     }
   });
 
+  it('gives a refusal no check covers a row of its own: a DPoP-bound token sent as a bearer token', async () => {
+    const token = await issuer.mint(
+      { cnf: { jkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' } },
+      { audience: AUDIENCE },
+    );
+    const result = await runCli(['inspect', token, ...options]);
+    expect(result.code).toBe(1);
+    expect(checkLine(result, 'binding_mismatch')).toBe('✗ binding_mismatch  DPoP-bound token sent as a bearer token');
+    expect(checkLine(result, 'signature')).toMatch(/^✓/);
+    expect(result.stdout).toMatch(/^WWW-Authenticate: DPoP realm="api", error="invalid_token", .*algs="ES256 /m);
+  });
+
   it('checks typ with --strict: at+jwt passes, JWT is refused before the signature is checked', async () => {
     const plain = await issuer.mint({}, { audience: AUDIENCE });
     const refused = await runCli(['inspect', plain, '--strict', ...options]);
