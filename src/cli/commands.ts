@@ -41,12 +41,17 @@ const COMMANDS: Readonly<Record<string, { run: Command; help: string }>> = {
 export async function runCommand(context: CliContext): Promise<number> {
   const [name, ...argv] = context.argv;
   try {
-    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    if (name === undefined) {
+      // No command is a usage error: the help goes to standard error, as any other.
+      context.err(MAIN_HELP);
+      return EXIT.usage;
+    }
+    if (name === '--help' || name === '-h' || name === 'help') {
       const topic = name === 'help' ? argv[0] : undefined;
       context.out(
         topic !== undefined && Object.hasOwn(COMMANDS, topic) ? (COMMANDS[topic]?.help ?? MAIN_HELP) : MAIN_HELP,
       );
-      return name === undefined ? EXIT.usage : EXIT.ok;
+      return EXIT.ok;
     }
     const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
     if (command === undefined) {

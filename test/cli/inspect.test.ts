@@ -278,6 +278,12 @@ describe('usage errors', () => {
     const main = await runCli(['--help']);
     expect(main.code).toBe(0);
     expect(main.stdout).toContain('Usage: express-m2m <command> [options]');
+    const bare = await runCli([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe('');
+    expect(bare.stderr).toContain('Usage: express-m2m <command> [options]');
+    const topic = await runCli(['help', 'revoke']);
+    expect(topic.stdout).toContain('Usage: express-m2m revoke client <clientId>');
     for (const command of ['inspect', 'token', 'revoke', 'revocations']) {
       const help = await runCli([command, '--help']);
       expect(help.code).toBe(0);
