@@ -44,10 +44,7 @@ export function decodeToken(token: string): Pick<Diagnosis, 'header' | 'claims'>
   return { header: decodeJsonObject(parts[0] as string), claims: decodeJsonObject(parts[1] as string) };
 }
 
-/**
- * Reasons raised before the signature is checked: the signature row is then "not checked". (A
- * `malformed_token` that names a claim, such as a non-numeric `exp`, comes after it.)
- */
+/** Reasons raised before the signature is checked (but see {@link stageOf}): the signature row is then "not checked". */
 const BEFORE_SIGNATURE = new Set(['malformed_token', 'token_too_large', 'unexpected_issuer', 'invalid_typ']);
 /** Reasons that are the signature or its key failing. */
 const SIGNATURE_FAILURES = new Set(['alg_not_allowed', 'unknown_key', 'invalid_signature', 'keys_unavailable']);
@@ -132,36 +129,46 @@ async function verdictOf(token: string, verifier: Verifier, keyFailure: () => st
   }
 }
 
+/** How far the verifier got: it stopped before the signature check, at it, or passed it. */
+type Stage = 'before-signature' | 'signature' | 'after-signature';
+
+function stageOf(verdict: Verdict): Stage {
+  if (verdict.accepted) return 'after-signature';
+  if (SIGNATURE_FAILURES.has(verdict.reason)) return 'signature';
+  // The issuer is chosen by `iss` before any key: a token without one stops there.
+  if (verdict.reason === 'missing_claim' && verdict.details?.claim === 'iss') return 'before-signature';
+  // A malformed claim (a non-numeric `exp`) is found after the signature; a malformed token before it.
+  if (verdict.reason === 'malformed_token' && verdict.details !== undefined) return 'after-signature';
+  return BEFORE_SIGNATURE.has(verdict.reason) ? 'before-signature' : 'after-signature';
+}
+
 /**
  * The issuer row, from the verifier: it picks the issuer by the token's `iss` (for discovery,
- * compared with the `issuer` of the fetched metadata) before anything else, so any verdict
- * past that point means the `iss` is trusted.
+ * compared with the `issuer` of the fetched metadata) before looking for a key, so a verdict
+ * from the key or later means the `iss` is trusted.
  */
 function issuerRow(iss: unknown, verifier: Verifier, verdict: Verdict): Check {
   // Read after verifying: with discovery, the expected `iss` is known only once the metadata was fetched.
   const known = verifier.issuerIdentifiers();
   const row: Check = { name: 'issuer', ok: true, expected: showChoices(known), actual: show(iss) };
-  if (verdict.accepted) return row;
-  if (verdict.reason === 'keys_unavailable') {
-    return typeof iss === 'string' && known.includes(iss) ? row : { ...row, ok: null };
-  }
-  return BEFORE_SIGNATURE.has(verdict.reason) && verdict.reason !== 'unexpected_issuer' ? { ...row, ok: null } : row;
+  const stage = stageOf(verdict);
+  // Unreachable discovery: the expected `iss` was never learnt.
+  const unknown = !verdict.accepted && verdict.reason === 'keys_unavailable' && !known.includes(iss as string);
+  return stage === 'before-signature' || unknown ? { ...row, ok: null } : row;
 }
 
 function signatureRow(header: Record<string, unknown>, verifier: Verifier, verdict: Verdict): Check {
   const algorithms = Array.isArray(verifier.options.issuers)
-    ? verifier.options.issuers.flatMap((s) => s.algorithms)
+    ? verifier.options.issuers.flatMap((spec) => spec.algorithms)
     : [];
-  const expected = `alg ${algorithms.length > 0 ? `in ${[...new Set(algorithms)].join(', ')}` : 'allowed'}, a key of the issuer`;
-  const actual = `alg ${show(header.alg)}, kid ${show(header.kid)}`;
-  let ok: boolean | null = true;
-  if (!verdict.accepted) {
-    if (SIGNATURE_FAILURES.has(verdict.reason)) ok = false;
-    else if (BEFORE_SIGNATURE.has(verdict.reason)) {
-      ok = verdict.reason === 'malformed_token' && verdict.details !== undefined ? true : null;
-    }
-  }
-  return { name: 'signature', ok, expected, actual };
+  const allowed = algorithms.length > 0 ? `in ${[...new Set(algorithms)].join(', ')}` : 'allowed';
+  const stage = stageOf(verdict);
+  return {
+    name: 'signature',
+    ok: stage === 'after-signature' ? true : stage === 'signature' ? false : null,
+    expected: `alg ${allowed}, a key of the issuer`,
+    actual: `alg ${show(header.alg)}, kid ${show(header.kid)}`,
+  };
 }
 
 /**

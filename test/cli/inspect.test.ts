@@ -231,6 +231,15 @@ describe('inspect', () => {
     expect(result.stdout).toMatch(/^WWW-Authenticate: DPoP realm="api", error="invalid_token", .*algs="ES256 /m);
   });
 
+  it('finds a malformed exp after the signature: signature ✓, expiry ✗', async () => {
+    const token = await issuer.mint({ exp: 'tomorrow' }, { audience: AUDIENCE });
+    const result = await runCli(['inspect', token, ...options]);
+    expect(result.code).toBe(1);
+    expect(checkLine(result, 'signature')).toMatch(/^✓/);
+    expect(checkLine(result, 'expiry')).toBe('✗ expiry      expected later than now − 5 s, actual "tomorrow"');
+    expect(result.stdout).toContain('reason: malformed_token');
+  });
+
   it('checks typ with --strict: at+jwt passes, JWT is refused before the signature is checked', async () => {
     const plain = await issuer.mint({}, { audience: AUDIENCE });
     const refused = await runCli(['inspect', plain, '--strict', ...options]);
