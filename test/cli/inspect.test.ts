@@ -231,6 +231,15 @@ describe('inspect', () => {
     expect(result.stdout).toMatch(/^WWW-Authenticate: DPoP realm="api", error="invalid_token", .*algs="ES256 /m);
   });
 
+  it('stops at a token without iss: issuer ✗, signature not checked', async () => {
+    const token = await issuer.mint({ iss: undefined }, { audience: AUDIENCE });
+    const result = await runCli(['inspect', token, ...options]);
+    expect(result.code).toBe(1);
+    expect(checkLine(result, 'issuer')).toBe(`✗ issuer      expected ["${issuer.issuerBaseURL}"], actual (absent)`);
+    expect(checkLine(result, 'signature')).toMatch(/^· signature +not checked/);
+    expect(result.stdout).toContain('reason: missing_claim');
+  });
+
   it('finds a malformed exp after the signature: signature ✓, expiry ✗', async () => {
     const token = await issuer.mint({ exp: 'tomorrow' }, { audience: AUDIENCE });
     const result = await runCli(['inspect', token, ...options]);
