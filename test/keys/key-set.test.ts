@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { KeyObject } from 'node:crypto';
-import { errors, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { errors, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { KeyFetchError } from '../../src/keys/fetch-json.js';
 import { createKeySet } from '../../src/keys/key-set.js';
 import { createRevocationList, createVerifier } from '../../src/index.js';
