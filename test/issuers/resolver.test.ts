@@ -8,6 +8,7 @@ import { Refusal } from '../../src/refusal.js';
 import { Verifier } from '../../src/verifier.js';
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 import { express, expressMajor } from '../helpers/express.js';
+import { json, startServer, type StubServer } from '../helpers/servers.js';
 import { manualClock } from '../helpers/time.js';
 
 const AUDIENCE = 'https://api.example.com';
@@ -93,6 +94,44 @@ describe('an issuer resolver', () => {
     await expect(verifier.verify(token)).rejects.toMatchObject({ reason: 'unexpected_issuer' });
     expect(calls.get(tenantA.issuer)).toBe(2);
     expect(tenantA.requestCounts).toMatchObject({ discovery: 0, jwks: 0 });
+  });
+
+  it('answers 503 while a resolved tenant cannot be reached, and recovers without asking the resolver again', async () => {
+    let healthy = false;
+    const tenant: StubServer = await startServer((req, res) => {
+      if (!healthy) return json(res, {}, 500);
+      if (req.url === '/.well-known/openid-configuration') {
+        return json(res, { issuer: `${tenant.url}/`, jwks_uri: `${tenant.url}/jwks` });
+      }
+      json(res, tenantA.publicJwks());
+    });
+    try {
+      const clock = manualClock();
+      const calls: string[] = [];
+      const verifier = verifierWith(
+        {
+          jwks: { cooldown: 30, onEvent: () => undefined },
+          issuers: async (iss) => {
+            calls.push(iss);
+            return { issuerBaseURL: iss };
+          },
+        },
+        clock.now,
+      );
+      const token = await tenantA.mint({ iss: `${tenant.url}/` });
+      await expect(verifier.verify(token)).rejects.toMatchObject({ status: 503, reason: 'keys_unavailable' });
+      const attempts = () => tenant.hits.get('/.well-known/openid-configuration') ?? 0;
+      expect(attempts()).toBe(1);
+      healthy = true;
+      // Within the cooldown: still 503, no request, and the resolver's answer is reused.
+      await expect(verifier.verify(token)).rejects.toMatchObject({ status: 503 });
+      expect(attempts()).toBe(1);
+      clock.advance(30_000);
+      await expect(verifier.verify(token)).resolves.toMatchObject({ issuer: `${tenant.url}/` });
+      expect(calls).toEqual([`${tenant.url}/`]);
+    } finally {
+      await tenant.close();
+    }
   });
 
   it('keeps real issuers cached however many made-up iss values it refuses', async () => {
