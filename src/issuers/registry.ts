@@ -9,7 +9,7 @@
 import { ALGORITHMS } from '../algorithms.js';
 import { withoutTrailingSlash } from '../keys/discovery.js';
 import { LruMap } from '../lru.js';
-import { readIssuer, type IssuerDefaults, type IssuerSpec } from '../options/issuer-config.js';
+import { ISSUER_KEYS, readIssuer, type IssuerDefaults, type IssuerSpec } from '../options/issuer-config.js';
 import { OptionProblems } from '../options/readers.js';
 import type { IssuerConfig, IssuerResolver } from '../options/types.js';
 import { Refusal } from '../refusal.js';
@@ -183,6 +183,8 @@ class ResolverRegistry implements IssuerRegistry {
       problems.add('the resolver must return an issuer entry object or undefined');
       problems.throwIfAny();
     }
+    // Held to the rules of a listed entry: a misspelled or foreign option must not be silently dropped.
+    problems.unknownKeys(config as Record<string, unknown>, ISSUER_KEYS);
     const spec = readIssuer(problems, config as IssuerConfig, this.defaults, '');
     problems.throwIfAny();
     return spec as IssuerSpec;

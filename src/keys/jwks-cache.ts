@@ -46,6 +46,8 @@ export class JwksCache {
   private lastAttemptAt = Number.NEGATIVE_INFINITY;
   private lastError: Error | undefined;
   private lastStaleReportAt = Number.NEGATIVE_INFINITY;
+  /** Throttled apart from `serving_stale`, so that routine report never holds back this alert. */
+  private lastMaxStaleReportAt = Number.NEGATIVE_INFINITY;
   private inflight: Promise<void> | undefined;
 
   constructor(
@@ -144,8 +146,8 @@ export class JwksCache {
     const stale = this.current;
     if (stale !== undefined && this.usable() === undefined) {
       const now = this.now();
-      if (now - this.lastStaleReportAt >= this.settings.cooldown * 1000) {
-        this.lastStaleReportAt = now;
+      if (now - this.lastMaxStaleReportAt >= this.settings.cooldown * 1000) {
+        this.lastMaxStaleReportAt = now;
         this.events.report({
           type: 'max_stale_exceeded',
           url: stale.url,

@@ -1,0 +1,28 @@
+import diagnostics from 'node:diagnostics_channel';
+import { VERIFY_CHANNEL, type VerifyTraceContext } from '../../../src/index.js';
+
+/** Called when a token verification starts, and once when it is over (accepted, or refused with `reason`). */
+export interface VerificationObserver {
+  start(context: VerifyTraceContext): void;
+  finish(context: VerifyTraceContext): void;
+}
+
+/**
+ * Subscribes to the `express-m2m:verify` tracing channel; returns the function that unsubscribes.
+ * A verification answered at once (a cached token) is over at `end`, with its client or its error
+ * known; one that had to wait (keys, a signature on the thread pool) is over at `asyncEnd`.
+ */
+export function observeVerifications(observer: VerificationObserver): () => void {
+  const channel = diagnostics.tracingChannel<unknown, VerifyTraceContext>(VERIFY_CHANNEL);
+  const handlers = {
+    start: (context: VerifyTraceContext) => observer.start(context),
+    end: (context: VerifyTraceContext) => {
+      if (context.clientId !== undefined || context.error !== undefined) observer.finish(context);
+    },
+    asyncStart: () => undefined,
+    asyncEnd: (context: VerifyTraceContext) => observer.finish(context),
+    error: () => undefined,
+  };
+  channel.subscribe(handlers);
+  return () => channel.unsubscribe(handlers);
+}
