@@ -35,8 +35,9 @@ export const verifyChannel = tracingChannel<string, VerifyTraceContext>(VERIFY_C
 
 /**
  * Runs one verification inside the `express-m2m:verify` tracing channel: `start`/`end` around
- * the synchronous part, `asyncStart`/`asyncEnd` when it settles later, `error` with the
- * refusal's `reason`. Called only when someone subscribes.
+ * the synchronous part, then `asyncStart`/`asyncEnd` when it settles — at once for a cached
+ * token, later when it waited — and `error` with the refusal's `reason`. Called only when someone
+ * subscribes.
  */
 export function traceVerification<T>(run: (context: VerifyTraceContext) => T | Promise<T>): T | Promise<T> {
   const context: VerifyTraceContext = { cached: false };
@@ -59,7 +60,13 @@ export function traceVerification<T>(run: (context: VerifyTraceContext) => T | P
     }
   }
   verifyChannel.end.publish(context);
-  if (!(result instanceof Promise)) return result;
+  if (!(result instanceof Promise)) {
+    // Answered at once: still close with asyncStart/asyncEnd, so every verification that did not
+    // throw ends with asyncEnd and a subscriber need not guess at `end` whether a wait follows.
+    verifyChannel.asyncStart.publish(context);
+    verifyChannel.asyncEnd.publish(context);
+    return result;
+  }
   return result.then(
     (value) => {
       verifyChannel.asyncStart.publish(context);

@@ -39,7 +39,8 @@ function registryWith(options: VerifierOptions, now = Date.now): IssuerRegistry 
 }
 
 function noRequests(...servers: TestIssuer[]): void {
-  for (const server of servers) expect(server.requestCounts).toEqual({ discovery: 0, jwks: 0, token: 0 });
+  for (const server of servers)
+    expect(server.requestCounts).toEqual({ discovery: 0, jwks: 0, token: 0, introspection: 0 });
 }
 
 describe('a list of issuers: the token’s iss picks the issuer before any key lookup', () => {

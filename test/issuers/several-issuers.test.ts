@@ -69,8 +69,8 @@ describe(`several issuers side by side (Express ${expressMajor})`, () => {
       expect(res.status).toBe(200);
       expect(res.body.issuer).toBe(issuer.issuer);
     }
-    expect(legacy.requestCounts).toEqual({ discovery: 0, jwks: 0, token: 0 });
-    expect(partner.requestCounts).toEqual({ discovery: 0, jwks: 0, token: 0 });
+    expect(legacy.requestCounts).toEqual({ discovery: 0, jwks: 0, token: 0, introspection: 0 });
+    expect(partner.requestCounts).toEqual({ discovery: 0, jwks: 0, token: 0, introspection: 0 });
     expect(tenantA.requestCounts).toMatchObject({ discovery: 1, jwks: 1 });
     expect(tenantB.requestCounts).toMatchObject({ discovery: 1, jwks: 1 });
   });
@@ -101,7 +101,7 @@ describe(`several issuers side by side (Express ${expressMajor})`, () => {
       const res = await call(app, await stranger.mint());
       expect(res.status).toBe(401);
       expect(res.body.error_description).toBe('unexpected issuer');
-      expect(stranger.requestCounts).toEqual({ discovery: 0, jwks: 0, token: 0 });
+      expect(stranger.requestCounts).toEqual({ discovery: 0, jwks: 0, token: 0, introspection: 0 });
     } finally {
       await stranger.close();
     }

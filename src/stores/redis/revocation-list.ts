@@ -166,19 +166,24 @@ export function createRedisRevocationList(
         failedMerges = 0;
       } catch (error) {
         scheduleRetry();
-        const unavailable =
-          error instanceof StoreUnavailableError ? error : new StoreUnavailableError('merge failed', { cause: error });
-        try {
-          onError?.(unavailable);
-        } catch {
-          // A failing hook must not stop the retries.
-        }
-        throw unavailable;
+        throw report(error, 'merge failed');
       } finally {
         merging = undefined;
       }
     })();
     return merging;
+  }
+
+  /** Tells the operator's hook that the list is out of sync with Redis; returns the error to throw. */
+  function report(error: unknown, what: string): StoreUnavailableError {
+    const unavailable =
+      error instanceof StoreUnavailableError ? error : new StoreUnavailableError(what, { cause: error });
+    try {
+      onError?.(unavailable);
+    } catch {
+      // A failing hook must not stop the retries.
+    }
+    return unavailable;
   }
 
   function scheduleRetry(): void {
@@ -248,8 +253,12 @@ export function createRedisRevocationList(
         resyncTimer = setInterval(() => merge().catch(() => {}), resyncInterval * 1000);
         resyncTimer.unref();
       }
-      await withTimeout(subscription.subscribed, timeout, 'SUBSCRIBE');
-      await connected();
+      try {
+        await withTimeout(subscription.subscribed, timeout, 'SUBSCRIBE');
+        await connected();
+      } catch (error) {
+        throw report(error, 'Redis is not connected');
+      }
       await merge();
     },
     close() {

@@ -9,15 +9,14 @@ export interface VerificationObserver {
 
 /**
  * Subscribes to the `express-m2m:verify` tracing channel; returns the function that unsubscribes.
- * A verification answered at once (a cached token) is over at `end`, with its client or its error
- * known; one that had to wait (keys, a signature on the thread pool) is over at `asyncEnd`.
+ * A verification is over at `asyncEnd`, or at `end` when it threw at once (`error` is set then).
  */
 export function observeVerifications(observer: VerificationObserver): () => void {
   const channel = diagnostics.tracingChannel<unknown, VerifyTraceContext>(VERIFY_CHANNEL);
   const handlers = {
     start: (context: VerifyTraceContext) => observer.start(context),
     end: (context: VerifyTraceContext) => {
-      if (context.clientId !== undefined || context.error !== undefined) observer.finish(context);
+      if (context.error !== undefined) observer.finish(context);
     },
     asyncStart: () => undefined,
     asyncEnd: (context: VerifyTraceContext) => observer.finish(context),
