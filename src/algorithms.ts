@@ -20,6 +20,20 @@ export const ASYMMETRIC_ALGORITHMS = [
   'EdDSA',
 ] as const;
 
+/** DPoP proof algorithms accepted by default (asymmetric only), elliptic curves first as RFC 9449 deployments prefer them. */
+export const DPOP_ALGORITHMS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'EdDSA',
+] as const;
+
 /** HMAC algorithms (RFC 7518 §3.2): only ever allowed with a configured shared secret. */
 export const SYMMETRIC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 

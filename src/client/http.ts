@@ -67,7 +67,7 @@ export async function exchange(
  * `work`, or a rejection as soon as `signal` aborts: a custom `fetch` that ignores the signal
  * must not be able to hold a token request past its timeout.
  */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {

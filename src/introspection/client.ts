@@ -17,6 +17,7 @@ import { JwksKeySource } from '../issuers/jwks-source.js';
 import { checkWithIssuer } from '../issuers/signed-jwt.js';
 import { IntrospectionUnavailableError, readAnswer, type IntrospectionAnswer } from './response.js';
 import type { ResolvedIntrospection } from './options.js';
+import { untilAborted } from '../client/http.js';
 
 /** RFC 9701 media type of a signed introspection answer (and its JWT `typ`). */
 export const INTROSPECTION_JWT_TYPE = 'token-introspection+jwt';
@@ -131,17 +132,4 @@ export class IntrospectionClient {
       throw new IntrospectionUnavailableError('signed answer could not be verified', { cause: error });
     }
   }
-}
-
-/** `work`, or a rejection as soon as `signal` aborts: a custom `fetch` that ignores the signal cannot hold a request. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(signal.reason);
-      work.then((late) => (late instanceof Response ? late.body?.cancel() : undefined)).catch(() => undefined);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { JWTPayload } from 'jose';
-import { ASYMMETRIC_ALGORITHMS, type Algorithm } from '../algorithms.js';
+import { ASYMMETRIC_ALGORITHMS, DPOP_ALGORITHMS, type Algorithm } from '../algorithms.js';
 import { DEFAULT_REALM, isQuotable } from '../errors.js';
 import {
   ISSUER_KEYS,
@@ -97,19 +97,6 @@ const DEFAULT_CACHE_MAX = 10_000;
 const DEFAULT_CLOCK_TOLERANCE = 5;
 const MAX_CLOCK_TOLERANCE = 300;
 const MAX_TOKEN_AGE = 30 * 86_400;
-/** Proof algorithms accepted by default, in the order RFC 9449 deployments prefer them. */
-const DPOP_ALGORITHMS: readonly Algorithm[] = [
-  'ES256',
-  'ES384',
-  'ES512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'EdDSA',
-];
 const TOP_LEVEL_ISSUER_OPTIONS = [
   'issuerBaseURL',
   'issuer',

@@ -4,18 +4,10 @@
  */
 import { constants, createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 
-export const PROOF_ALGORITHMS = [
-  'ES256',
-  'ES384',
-  'ES512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'EdDSA',
-] as const;
+import { DPOP_ALGORITHMS } from '../../src/algorithms.js';
+
+/** Every proof algorithm the API accepts by default. */
+export const PROOF_ALGORITHMS = DPOP_ALGORITHMS;
 
 export interface ProofKeyPair {
   alg: string;
