@@ -3,7 +3,14 @@
 //
 // In your own code: import { requireM2M, … } from 'express-m2m';
 import express from 'express';
-import { m2mErrorHandler, requireAnyScope, requireClient, requireM2M, requireScopes } from '../dist/index.js';
+import {
+  m2mErrorHandler,
+  protectedResourceMetadata,
+  requireAnyScope,
+  requireClient,
+  requireM2M,
+  requireScopes,
+} from '../dist/index.js';
 
 /**
  * Builds the orders API.
@@ -22,6 +29,11 @@ export function createOrdersApi({ issuerBaseURL, audience }) {
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+
+  // RFC 9728 protected resource metadata, also open: a client that gets a 401 learns from it
+  // which authorization server to ask. Mounted once the API knows its own URL (`describe`).
+  const metadata = express.Router();
+  app.use(metadata);
 
   // The bulk export: DPoP-bound tokens only (RFC 9449). The token is bound to a key pair the
   // caller holds, and every request carries a fresh proof signed with it, so a token copied
@@ -67,7 +79,17 @@ export function createOrdersApi({ issuerBaseURL, audience }) {
 
   // Turns the package's errors into RFC 6750 answers (status, WWW-Authenticate, JSON body).
   app.use(m2mErrorHandler());
-  return { app, ready: () => Promise.all([auth.ready(), dpopOnly.ready()]) };
+  /** Serves the metadata document for `url` (this API's address) and points 401 challenges at it. */
+  const describe = (url) =>
+    metadata.use(
+      protectedResourceMetadata({
+        resource: url,
+        auth,
+        scopesSupported: ['read:orders', 'create:orders', 'admin:orders'],
+        resourceName: 'Orders API (express-m2m example)',
+      }),
+    );
+  return { app, describe, ready: () => Promise.all([auth.ready(), dpopOnly.ready()]) };
 }
 
 /**
@@ -76,7 +98,7 @@ export function createOrdersApi({ issuerBaseURL, audience }) {
  * @returns {Promise<{ url: string, close(): Promise<void> }>}
  */
 export async function startOrdersApi({ issuerBaseURL, audience, port = 0 }) {
-  const { app, ready } = createOrdersApi({ issuerBaseURL, audience });
+  const { app, describe, ready } = createOrdersApi({ issuerBaseURL, audience });
   // Fetch discovery and the signing keys now, so a misconfiguration shows at start-up.
   await ready();
   const server = app.listen(port, '127.0.0.1');
@@ -84,8 +106,10 @@ export async function startOrdersApi({ issuerBaseURL, audience, port = 0 }) {
     server.once('listening', resolve);
     server.once('error', reject);
   });
+  const url = `http://127.0.0.1:${server.address().port}`;
+  describe(url);
   return {
-    url: `http://127.0.0.1:${server.address().port}`,
+    url,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

@@ -137,6 +137,24 @@ async function scenario() {
   );
 
   await step(
+    "A client that knows nothing about the API follows the 401's resource_metadata (RFC 9728)",
+    'discovered',
+    async () => {
+      const challenge = (await fetch(`${api.url}/orders`)).headers.get('www-authenticate') ?? '';
+      const location = /resource_metadata="([^"]+)"/.exec(challenge)?.[1];
+      console.log(`   ← 401 WWW-Authenticate … resource_metadata="${location}"`);
+      if (location === undefined) return 'no resource_metadata';
+      const res = await fetch(location);
+      const document = await res.json();
+      console.log(`   → GET ${new URL(location).pathname}`);
+      console.log(`   ← ${res.status} ${truncate(JSON.stringify(document), 200)}`);
+      const servers = document.authorization_servers ?? [];
+      console.log(`   the authorization server to ask for a token: ${servers[0]}`);
+      return servers.includes(issuer.issuer) ? 'discovered' : 'not discovered';
+    },
+  );
+
+  await step(
     'GET /orders with a forged token (right claims, signed with a key the issuer never published)',
     401,
     async () => {

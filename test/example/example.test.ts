@@ -35,6 +35,7 @@ describe('npm run example', () => {
       '✓ 200', // allowed call
       '✓ 403', // missing scope
       '✓ 401', // no token
+      '✓ discovered', // the 401's resource_metadata leads to the authorization server (RFC 9728)
       '✓ 401', // forged token
       '✓ refused', // intruder's token request
       '✓ cached', // second call, no new token request
@@ -62,6 +63,12 @@ describe('npm run example', () => {
     );
     expect(stdout).toContain("(the worker's own request with these headers was answered 200)");
     expect(stdout).toContain('← 401 {"error":"invalid_dpop_proof","error_description":"DPoP proof replayed"}');
+
+    // A client discovers the authorization server from the 401 alone.
+    expect(stdout).toMatch(
+      /WWW-Authenticate: Bearer realm="api", resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource"/,
+    );
+    expect(stdout).toMatch(/"authorization_servers":\["http:\/\/127\.0\.0\.1:\d+\/"\]/);
 
     // The curl rendering of the token request masks the secret.
     expect(stdout).toContain('-d client_secret=********');
