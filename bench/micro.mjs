@@ -14,6 +14,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import { createLocalJWKSet, importJWK, jwtVerify } from 'jose';
 import { createVerifier } from '../dist/index.js';
+import { createTestIssuer } from '../dist/testing/index.js';
 import { measureForeignCpu, waitForQuiet } from './lib/cpu.mjs';
 import { startIssuer } from './lib/issuer-server.mjs';
 import { AUDIENCE, auth0Claims, clientId, createRsaKey, rs256Minter } from './lib/tokens.mjs';
@@ -50,7 +51,26 @@ async function measure(fn, { seconds: duration, concurrency: width }) {
   return run(duration * 1000);
 }
 
+/** Two verifiers of one opaque token through a test issuer's introspection endpoint: cached, and not. */
+async function opaqueTokenVerifiers() {
+  const credentials = { clientId: 'orders-api', clientSecret: 'introspection-secret-of-the-api' };
+  const server = await createTestIssuer({ clients: [{ ...credentials, grants: {} }], publishNextKey: false });
+  const token = await server.mint({}, { audience: AUDIENCE, format: 'opaque' });
+  const options = (cacheMaxAge) => ({
+    issuerBaseURL: server.issuerBaseURL,
+    audience: AUDIENCE,
+    introspection: { ...credentials, cacheMaxAge },
+  });
+  return {
+    token,
+    cached: createVerifier(options(60)),
+    uncached: createVerifier(options(0)),
+    close: () => server.close(),
+  };
+}
+
 async function main() {
+  const cleanups = [];
   const key = createRsaKey('micro-key');
   const issuer = await startIssuer({ jwks: { keys: [key.jwk] } });
   try {
@@ -85,8 +105,15 @@ async function main() {
     const keyObject = createPublicKey({ key: key.jwk, format: 'jwk' });
     const joseOptions = { issuer: issuer.issuer, audience: AUDIENCE, algorithms: ['RS256'], requiredClaims: ['exp'] };
 
+    // Opaque tokens through RFC 7662 introspection at a test issuer on 127.0.0.1: an answer from
+    // the cache, and a round trip on every call (cacheMaxAge 0).
+    const introspected = await opaqueTokenVerifiers();
+    cleanups.push(() => introspected.close());
+
     // Every contender must accept the tokens, or the numbers mean nothing.
     await verifier.verify(distinct[0]);
+    await introspected.cached.verify(introspected.token);
+    await introspected.uncached.verify(introspected.token);
     await jwtVerify(distinct[0], cryptoKey, joseOptions);
 
     // The tracing channel costs nothing without subscribers; with one (an APM agent, a metrics
@@ -114,6 +141,14 @@ async function main() {
         fn: () => verifier.verify(nextToken()),
       },
       { name: 'express-m2m verify(), distinct tokens, cache: false', fn: () => uncached.verify(nextToken()) },
+      {
+        name: 'express-m2m verify(), opaque token, introspection answer cached',
+        fn: () => introspected.cached.verify(introspected.token),
+      },
+      {
+        name: 'express-m2m verify(), opaque token, introspected on every call (127.0.0.1 round trip)',
+        fn: () => introspected.uncached.verify(introspected.token),
+      },
       { name: 'jose.jwtVerify, local CryptoKey (importJWK)', fn: () => jwtVerify(nextToken(), cryptoKey, joseOptions) },
       { name: 'jose.jwtVerify, createLocalJWKSet', fn: () => jwtVerify(nextToken(), localSet, joseOptions) },
       {
@@ -171,6 +206,7 @@ async function main() {
     if (traced === 0) throw new Error('the tracing subscriber saw no verification');
     return { seconds, rounds, tokens: tokenCount, concurrency, results, hostile };
   } finally {
+    for (const cleanup of cleanups) await cleanup();
     await issuer.close();
   }
 }
