@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { INSPECT_HELP, runInspect } from './inspect.js';
+import { inspectHelp, runInspect } from './inspect.js';
 import { CliError, EXIT, oneLine, usageError, type CliContext } from './io.js';
 import { REVOKE_HELP, runRevoke } from './revoke.js';
 import { REVOCATIONS_HELP, runRevocations } from './revocations.js';
@@ -25,7 +25,7 @@ Exit status: 0 success (token accepted), 1 refused or failed, 2 usage or configu
 type Command = (context: CliContext) => Promise<number>;
 
 const COMMANDS: Readonly<Record<string, { run: Command; help: string }>> = {
-  inspect: { run: runInspect, help: INSPECT_HELP },
+  inspect: { run: runInspect, help: inspectHelp },
   token: { run: runToken, help: TOKEN_HELP },
   revoke: { run: runRevoke, help: REVOKE_HELP },
   revocations: { run: runRevocations, help: REVOCATIONS_HELP },

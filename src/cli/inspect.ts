@@ -14,7 +14,7 @@ import { EXIT, oneLine, usageError, type CliContext } from './io.js';
 import { readToken } from './read-token.js';
 
 /** `--help` of `inspect`. */
-export const INSPECT_HELP = `Usage: express-m2m inspect <token | -> [options]
+export const inspectHelp = `Usage: express-m2m inspect <token | -> [options]
 
 Decodes an access token, runs every check requireM2M runs, and prints the status and
 WWW-Authenticate header it would answer. Pass - to read the token from standard input.
@@ -48,7 +48,7 @@ const OPTIONS: OptionTable = {
 export async function runInspect(context: CliContext): Promise<number> {
   const { values, positionals } = parseCommandArgs(context.argv, OPTIONS, 'inspect');
   if (values.help === true) {
-    context.out(INSPECT_HELP);
+    context.out(inspectHelp);
     return EXIT.ok;
   }
   if (positionals.length !== 1) {

@@ -20,8 +20,8 @@ import type { ResolvedIntrospection } from './options.js';
 import { untilAborted } from '../client/http.js';
 
 /** RFC 9701 media type of a signed introspection answer (and its JWT `typ`). */
-export const INTROSPECTION_JWT_TYPE = 'token-introspection+jwt';
-const ACCEPT = `application/${INTROSPECTION_JWT_TYPE}, application/json;q=0.9`;
+export const introspectionJwtType = 'token-introspection+jwt';
+const ACCEPT = `application/${introspectionJwtType}, application/json;q=0.9`;
 
 /** Asks one issuer about tokens. */
 export class IntrospectionClient {
@@ -44,7 +44,7 @@ export class IntrospectionClient {
     const { headers, params } = await this.settings.authentication.authenticate(endpoint);
     const body = new URLSearchParams({ ...params, token, token_type_hint: 'access_token' }).toString();
     const { contentType, text } = await this.post(endpoint, body, headers);
-    if (normalizeTyp(contentType) === `application/${INTROSPECTION_JWT_TYPE}`) return this.readSigned(text);
+    if (normalizeTyp(contentType) === `application/${introspectionJwtType}`) return this.readSigned(text);
     let document: unknown;
     try {
       document = JSON.parse(text);
@@ -118,11 +118,11 @@ export class IntrospectionClient {
         audience: [clientId, ...rules.audience],
         clockTolerance: rules.clockTolerance,
         requiredClaims: ['iat'],
-        typ: INTROSPECTION_JWT_TYPE,
+        typ: introspectionJwtType,
       };
     };
     try {
-      const parsed = parseCompact(text.trim(), { algorithms: context.spec.algorithms, typ: INTROSPECTION_JWT_TYPE });
+      const parsed = parseCompact(text.trim(), { algorithms: context.spec.algorithms, typ: introspectionJwtType });
       const payload = decodeJsonObject(parsed.encodedPayload);
       if (payload === undefined) throw new IntrospectionUnavailableError('signed answer has no claims');
       await checkWithIssuer(parsed, payload, context, claimsFor, this.now, true);

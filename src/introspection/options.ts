@@ -21,7 +21,7 @@ export interface ResolvedIntrospection {
   cacheMaxAge: number;
 }
 
-const INTROSPECTION_KEYS = [
+const introspectionOptionKeys = [
   'endpoint',
   'clientId',
   'clientSecret',
@@ -48,7 +48,7 @@ export function readIntrospection(
   const config = problems.object(value, name);
   if (config === undefined) return undefined;
   const before = problems.ok;
-  problems.unknownKeys(config, INTROSPECTION_KEYS, `${name}.`);
+  problems.unknownKeys(config, introspectionOptionKeys, `${name}.`);
   const options = config as unknown as IntrospectionOptions;
   const endpoint = problems.url(options.endpoint, `${name}.endpoint`);
   if (options.endpoint === undefined && !discovered) {

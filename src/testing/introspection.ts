@@ -10,7 +10,7 @@ import type { TokenRegistry } from './token-registry.js';
 const PARAMETERS = [...CLIENT_AUTH_PARAMETERS, 'token', 'token_type_hint'] as const;
 
 /** Media type of an RFC 9701 signed introspection response. */
-export const INTROSPECTION_JWT_TYPE = 'application/token-introspection+jwt';
+export const introspectionJwtType = 'application/token-introspection+jwt';
 
 /** What the introspection endpoint needs from its issuer. */
 export interface IntrospectionContext {
@@ -24,7 +24,7 @@ export interface IntrospectionContext {
 function wantsJwt(req: IncomingMessage): boolean {
   return (req.headers.accept ?? '')
     .split(',')
-    .some((range) => range.split(';')[0]?.trim().toLowerCase() === INTROSPECTION_JWT_TYPE);
+    .some((range) => range.split(';')[0]?.trim().toLowerCase() === introspectionJwtType);
 }
 
 /** The calling client of a token, under RFC 7662's `client_id` whatever the profile calls it. */
@@ -79,7 +79,7 @@ export class IntrospectionEndpoint {
         .sign(key.privateKey);
       res.writeHead(200, {
         ...NO_STORE,
-        'content-type': INTROSPECTION_JWT_TYPE,
+        'content-type': introspectionJwtType,
         'content-length': Buffer.byteLength(jwt),
       });
       res.end(jwt);
