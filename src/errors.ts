@@ -16,6 +16,7 @@
 import * as httpErrors from 'http-errors';
 import { clipDetail, type ErrorDetails } from './error-details.js';
 import type { M2MErrorReason } from './reasons.js';
+import { NQSCHAR, runOf } from './syntax.js';
 
 export type { ErrorDetails } from './error-details.js';
 export type { M2MErrorReason } from './reasons.js';
@@ -27,8 +28,8 @@ export const DEFAULT_REALM = 'api';
  * Characters RFC 6750 §3 allows in `error_description` and `scope` values
  * (%x20-21 / %x23-5B / %x5D-7E): printable ASCII without `"` and `\`.
  */
-const CHALLENGE_VALUE = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
-const CHALLENGE_UNSAFE = /[^\x20\x21\x23-\x5B\x5D-\x7E]/g;
+const CHALLENGE_VALUE = runOf(NQSCHAR, 0);
+const CHALLENGE_UNSAFE = new RegExp(`[^${NQSCHAR}]`, 'g');
 
 /** Replaces every character RFC 6750 forbids in a quoted attribute, so a header can never be split or rejected. */
 export function quotable(value: string): string {

@@ -10,6 +10,7 @@ import {
   UseDPoPNonceError,
   isM2MError,
 } from '../src/errors.js';
+import { NQCHAR, NQSCHAR, runOf } from '../src/syntax.js';
 
 describe('error classes', () => {
   it.each([
@@ -134,5 +135,21 @@ describe('error classes: http-errors, hierarchy, reasons', () => {
 
   it("keep their stack to one line for 4xx, so Express's default logging stays short", () => {
     expect(new InvalidTokenError('token expired').stack).toBe('InvalidTokenError: token expired');
+  });
+});
+
+describe('OAuth character classes', () => {
+  it('NQSCHAR allows printable ASCII and space except `"` and `\\`; NQCHAR also refuses the space', () => {
+    const text = runOf(NQSCHAR, 0);
+    const token = runOf(NQCHAR, 1);
+    expect(text.test('insufficient scope: read:orders ~!#')).toBe(true);
+    expect(token.test('read:orders')).toBe(true);
+    for (const bad of ['a"b', 'a\\b', 'tab\there', 'é', 'line\nbreak']) {
+      expect(text.test(bad)).toBe(false);
+      expect(token.test(bad)).toBe(false);
+    }
+    expect(token.test('two words')).toBe(false);
+    expect(token.test('')).toBe(false);
+    expect(runOf(NQCHAR, 1, 3).test('abcd')).toBe(false);
   });
 });

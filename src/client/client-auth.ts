@@ -12,7 +12,7 @@
 import { createPrivateKey, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { SignJWT, type JWK } from 'jose';
 import { ALGORITHMS, ASYMMETRIC_ALGORITHMS, type AsymmetricAlgorithm } from '../algorithms.js';
-import { optionError } from './option-error.js';
+import { optionError } from '../options/readers.js';
 import { Redactor } from './redact.js';
 
 /** How the client authenticates at the authorization server. */

@@ -6,17 +6,21 @@
  */
 import { createHash, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT, type JWK } from 'jose';
+import { isJsonObject } from '../json.js';
+import type { OptionProblems } from '../options/readers.js';
+import { NQCHAR, runOf } from '../syntax.js';
 import { chooseAlgorithm, importPrivateKey } from './client-auth.js';
 import type { DPoPOption } from './options.js';
-import { optionError } from './option-error.js';
 import { Redactor } from './redact.js';
 
+/** The factory named in option problems. */
+const FACTORY = 'createTokenClient';
 /** Lifetime of a proof, in seconds (`exp` − `iat`). */
 export const PROOF_LIFETIME = 60;
 /** Origins whose nonce is remembered; the oldest is forgotten beyond this. */
 const MAX_NONCE_ORIGINS = 100;
 /** RFC 9449 §8: a nonce is a non-empty string of visible ASCII (NQCHAR). */
-const NONCE = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/;
+const NONCE = runOf(NQCHAR, 1, 256);
 /** Public JWK members per key type: nothing else ever goes into a proof header. */
 const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[]>> = {
   EC: ['kty', 'crv', 'x', 'y'],
@@ -101,18 +105,25 @@ export class DPoPSigner {
 
 /**
  * The signer for the `dpop` option: `true` makes an ES256 (P-256) key pair now, once per client.
+ * Problems (an unusable key or algorithm, an unknown member) are recorded in `problems`, named
+ * after the option, never quoting the key.
  *
- * @throws TypeError naming the option when the key or algorithm is unusable.
+ * @returns the signer, or `undefined` when a problem was recorded.
  */
-export function createDPoPSigner(option: DPoPOption, now: () => number): DPoPSigner {
+export function readDPoPSigner(problems: OptionProblems, option: unknown, now: () => number): DPoPSigner | undefined {
   if (option === true) {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     return new DPoPSigner(privateKey, 'ES256', now);
   }
-  if (typeof option !== 'object' || option === null) {
-    throw optionError('createTokenClient', '`dpop` must be true or { privateKey, algorithm }');
+  if (!isJsonObject(option)) {
+    problems.add('`dpop` must be true or { privateKey, algorithm }');
+    return undefined;
   }
-  // The redactor is only needed by importPrivateKey's contract; DPoP keys never leave the process.
-  const { key } = importPrivateKey(option.privateKey, new Redactor(), 'createTokenClient', 'dpop.privateKey');
-  return new DPoPSigner(key, chooseAlgorithm(key, option.algorithm, 'createTokenClient', 'dpop.algorithm'), now);
+  problems.unknownKeys(option, ['privateKey', 'algorithm'], 'dpop.');
+  const { privateKey, algorithm } = option as Exclude<DPoPOption, true>;
+  return problems.collect(() => {
+    // The redactor is only needed by importPrivateKey's contract; DPoP keys never leave the process.
+    const { key } = importPrivateKey(privateKey, new Redactor(), FACTORY, 'dpop.privateKey');
+    return new DPoPSigner(key, chooseAlgorithm(key, algorithm, FACTORY, 'dpop.algorithm'), now);
+  });
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isJsonObject } from '../json.js';
 import { discoveryUrls } from '../keys/discovery.js';
 import { isRetryableStatus, parseRetryAfter } from './retry.js';
 import { exchange, TransportError } from './http.js';
@@ -73,8 +74,8 @@ function readTokenEndpoint(body: string | undefined, baseProtocol: string): stri
   } catch {
     return undefined;
   }
-  if (document === null || typeof document !== 'object') return undefined;
-  const value = (document as Record<string, unknown>).token_endpoint;
+  if (!isJsonObject(document)) return undefined;
+  const value = document.token_endpoint;
   if (typeof value !== 'string') return undefined;
   try {
     const url = new URL(value);

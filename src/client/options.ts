@@ -5,9 +5,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
-import { httpUrlProblem } from '../http-url.js';
+import type { OptionProblems } from '../options/readers.js';
 import type { ClientAssertionAlgorithm, TokenEndpointAuthMethod } from './client-auth.js';
-import { optionError } from './option-error.js';
 
 /** A `fetch` implementation: the global one, or a wrapper (proxy agent, private CA, instrumentation). */
 export type FetchImplementation = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -154,44 +153,65 @@ export interface ClientSettings {
   fetch: FetchImplementation;
 }
 
-const fail = (problem: string): TypeError => optionError('createTokenClient', problem);
+/** Every option of `createTokenClient`: anything else is refused, since a misspelt option would be ignored. */
+const OPTION_KEYS = [
+  'issuerBaseURL',
+  'tokenEndpoint',
+  'clientId',
+  'clientSecret',
+  'privateKey',
+  'privateKeyAlg',
+  'privateKeyId',
+  'assertionAudience',
+  'tokenEndpointAuthMethod',
+  'audience',
+  'resource',
+  'scope',
+  'organization',
+  'extraParams',
+  'timeout',
+  'retries',
+  'expiryMargin',
+  'fetch',
+  'dpop',
+] as const satisfies readonly (keyof TokenClientOptions)[];
 
 /**
- * Validates every non-credential option at once.
+ * Validates every non-credential option, recording each problem in `problems` (which names the
+ * option, never its value) instead of stopping at the first.
  *
- * @throws TypeError naming the bad option, never its value.
+ * @returns the settings, with defaults in place of the options that had a problem.
  */
-export function parseSettings(options: TokenClientOptions): ClientSettings {
-  const { clientId } = options;
-  if (typeof clientId !== 'string' || clientId === '') throw fail('`clientId` is required');
-  const tokenEndpoint = optionalUrl(options.tokenEndpoint, 'tokenEndpoint');
-  const issuerBaseURL = optionalUrl(options.issuerBaseURL, 'issuerBaseURL');
-  if (tokenEndpoint === undefined && issuerBaseURL === undefined) {
-    throw fail('`tokenEndpoint` or `issuerBaseURL` is required');
+export function readSettings(problems: OptionProblems, options: TokenClientOptions): ClientSettings {
+  problems.unknownKeys(options as unknown as Record<string, unknown>, OPTION_KEYS);
+  const clientId = problems.nonEmptyString(options.clientId, 'clientId');
+  if (options.clientId === undefined) problems.add('`clientId` is required');
+  // In code, an empty URL is a mistake, not "use the other one".
+  const tokenEndpoint = problems.url(problems.nonEmptyString(options.tokenEndpoint, 'tokenEndpoint'), 'tokenEndpoint');
+  const issuerBaseURL = problems.url(problems.nonEmptyString(options.issuerBaseURL, 'issuerBaseURL'), 'issuerBaseURL');
+  if (options.tokenEndpoint === undefined && options.issuerBaseURL === undefined) {
+    problems.add('`tokenEndpoint` or `issuerBaseURL` is required');
   }
-  const timeout = duration(options.timeout, 'timeout', 10, MAX_TIMEOUT, false);
-  const expiryMargin = duration(options.expiryMargin, 'expiryMargin', 60, MAX_EXPIRY_MARGIN, true);
-  const retries = options.retries ?? 2;
-  if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > 10) {
-    throw fail('`retries` must be an integer from 0 to 10');
-  }
-  // Looked up per call, so that a global fetch patched later (test doubles, APM agents) is used.
-  const fetchImpl: unknown =
-    options.fetch ?? ((input: string | URL | Request, init?: RequestInit) => fetch(input, init));
-  if (typeof fetchImpl !== 'function') throw fail('`fetch` must be a function');
+  const timeout = problems.seconds(options.timeout, 'timeout', { fallback: 10, max: MAX_TIMEOUT, positive: true });
+  const expiryMargin = problems.seconds(options.expiryMargin, 'expiryMargin', { fallback: 60, max: MAX_EXPIRY_MARGIN });
+  const retries = problems.integerBetween(options.retries, 'retries', { fallback: 2, min: 0, max: 10 });
+  // `null` has always meant the default here. The default is looked up per call, so that a
+  // global fetch patched later (test doubles, APM agents) is used.
+  const fetchImpl =
+    problems.function<FetchImplementation>(options.fetch ?? undefined, 'fetch') ??
+    ((input: string | URL | Request, init?: RequestInit) => fetch(input, init));
 
-  const audience = optionalString(options.audience, 'audience');
-  const organization = optionalString(options.organization, 'organization');
-  const scopes = stringList(options.scope, 'scope')
+  const audience = problems.nonEmptyString(options.audience, 'audience');
+  const organization = problems.nonEmptyString(options.organization, 'organization');
+  const scopes = problems
+    .strings(options.scope, 'scope')
     .flatMap((value) => value.split(' '))
     .filter((s) => s !== '');
   const scope = scopes.length > 0 ? [...new Set(scopes)].join(' ') : undefined;
-  const resources = stringList(options.resource, 'resource');
-  for (const resource of resources) {
-    // RFC 8707 §2: an absolute URI without a fragment.
-    if (!URL.canParse(resource) || resource.includes('#')) {
-      throw fail('each `resource` must be an absolute URI without a fragment');
-    }
+  const resources = problems.strings(options.resource, 'resource');
+  // RFC 8707 §2: an absolute URI without a fragment.
+  if (resources.some((resource) => !URL.canParse(resource) || resource.includes('#'))) {
+    problems.add('each `resource` must be an absolute URI without a fragment');
   }
 
   const params: [string, string][] = [];
@@ -199,58 +219,31 @@ export function parseSettings(options: TokenClientOptions): ClientSettings {
   if (scope !== undefined) params.push(['scope', scope]);
   for (const resource of resources) params.push(['resource', resource]);
   if (organization !== undefined) params.push(['organization', organization]);
-  const extra = options.extraParams;
-  if (extra !== undefined) {
-    if (typeof extra !== 'object' || extra === null) throw fail('`extraParams` must be an object of strings');
-    for (const [name, value] of Object.entries(extra)) {
-      if (RESERVED_PARAMS.has(name)) throw fail(`\`extraParams\` cannot set ${name}; use the dedicated option`);
-      if (typeof value !== 'string') throw fail('`extraParams` must be an object of strings');
-      params.push([name, value]);
-    }
-  }
+  params.push(...readExtraParams(problems, options.extraParams));
   return {
     issuerBaseURL,
     tokenEndpoint,
-    clientId,
+    clientId: clientId ?? '',
     params,
     timeout,
     retries,
     expiryMargin,
     audience,
     scope,
-    fetch: fetchImpl as FetchImplementation,
+    fetch: fetchImpl,
   };
 }
 
-/** A non-empty string option, or `undefined` when absent. */
-export function optionalString(value: unknown, name: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw fail(`\`${name}\` must be a non-empty string`);
-  return value;
-}
-
-function optionalUrl(value: unknown, name: string): string | undefined {
-  const text = optionalString(value, name);
-  if (text === undefined) return undefined;
-  const problem = httpUrlProblem(text);
-  if (problem !== undefined) throw fail(`\`${name}\` ${problem}`);
-  return text;
-}
-
-function duration(value: unknown, name: string, fallback: number, max: number, zeroAllowed: boolean): number {
-  if (value === undefined) return fallback;
-  const valid =
-    typeof value === 'number' && Number.isFinite(value) && (zeroAllowed ? value >= 0 : value > 0) && value <= max;
-  if (!valid)
-    throw fail(`\`${name}\` must be ${zeroAllowed ? '' : 'more than 0 and '}at most ${max} (durations are in seconds)`);
-  return value;
-}
-
-function stringList(value: unknown, name: string): string[] {
-  if (value === undefined) return [];
-  const list = typeof value === 'string' ? [value] : value;
-  if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) {
-    throw fail(`\`${name}\` must be a string or an array of strings`);
+function readExtraParams(problems: OptionProblems, value: unknown): [string, string][] {
+  const extra = problems.object(value, 'extraParams');
+  if (extra === undefined) return [];
+  const params: [string, string][] = [];
+  for (const [name, param] of Object.entries(extra)) {
+    if (RESERVED_PARAMS.has(name)) problems.add(`\`extraParams\` cannot set ${name}; use the dedicated option`);
+    else if (typeof param === 'string') params.push([name, param]);
   }
-  return list as string[];
+  if (Object.values(extra).some((param) => typeof param !== 'string')) {
+    problems.add('`extraParams` must be an object of strings');
+  }
+  return params;
 }

@@ -7,11 +7,10 @@
 import { inspect, type InspectOptions } from 'node:util';
 import { createClientAuthentication, type TokenEndpointAuthMethod } from './client-auth.js';
 import { authenticatedFetch } from './authenticated-fetch.js';
-import { createDPoPSigner, type DPoPSigner } from './dpop.js';
-import { optionError } from './option-error.js';
+import { readDPoPSigner, type DPoPSigner } from './dpop.js';
+import { OptionProblems, optionError } from '../options/readers.js';
 import {
-  optionalString,
-  parseSettings,
+  readSettings,
   type ClientSettings,
   type CreateProofOptions,
   type DPoPHeaders,
@@ -21,6 +20,9 @@ import {
 } from './options.js';
 import { TokenCache } from './token-cache.js';
 import { TokenRequester, type Seams } from './token-request.js';
+
+/** The factory named in option problems. */
+const FACTORY = 'createTokenClient';
 
 /** Test seams: a clock and a random source. Not part of the public API. */
 export type TokenClientInternals = Partial<Seams>;
@@ -64,23 +66,31 @@ class DefaultTokenClient implements TokenClient {
   readonly #dpop: DPoPSigner | undefined;
 
   constructor(options: TokenClientOptions, internals: TokenClientInternals) {
-    if (typeof options !== 'object' || options === null) {
-      throw optionError('createTokenClient', 'needs an options object');
-    }
-    this.#settings = parseSettings(options);
+    if (typeof options !== 'object' || options === null) throw optionError(FACTORY, 'needs an options object');
+    // Every problem is collected first, so that a configuration with several is fixed in one go.
+    const problems = new OptionProblems(FACTORY);
+    this.#settings = readSettings(problems, options);
     this.clientId = this.#settings.clientId;
-    const auth = createClientAuthentication({
-      clientId: this.clientId,
-      clientSecret: options.clientSecret,
-      privateKey: options.privateKey,
-      privateKeyAlg: options.privateKeyAlg,
-      privateKeyId: optionalString(options.privateKeyId, 'privateKeyId'),
-      assertionAudience: optionalString(options.assertionAudience, 'assertionAudience'),
-      tokenEndpointAuthMethod: options.tokenEndpointAuthMethod,
-    });
-    this.tokenEndpointAuthMethod = auth.method;
+    const privateKeyId = problems.nonEmptyString(options.privateKeyId, 'privateKeyId');
+    const assertionAudience = problems.nonEmptyString(options.assertionAudience, 'assertionAudience');
+    const auth = problems.collect(() =>
+      createClientAuthentication({
+        clientId: this.clientId,
+        clientSecret: options.clientSecret,
+        privateKey: options.privateKey,
+        privateKeyAlg: options.privateKeyAlg,
+        privateKeyId,
+        assertionAudience,
+        tokenEndpointAuthMethod: options.tokenEndpointAuthMethod,
+      }),
+    );
     const seams: Seams = { now: internals.now ?? Date.now, random: internals.random ?? Math.random };
-    this.#dpop = options.dpop === undefined ? undefined : createDPoPSigner(options.dpop, seams.now);
+    const dpop = options.dpop === undefined ? undefined : readDPoPSigner(problems, options.dpop, seams.now);
+    problems.throwIfAny();
+    // Nothing was recorded, so `collect` returned the authentication.
+    if (auth === undefined) throw optionError(FACTORY, 'client authentication could not be configured');
+    this.tokenEndpointAuthMethod = auth.method;
+    this.#dpop = dpop;
     this.#requester = new TokenRequester(this.#settings, auth, this.#dpop, seams);
     this.#cache = new TokenCache(() => this.#requester.request(), seams.now);
   }
@@ -94,7 +104,7 @@ class DefaultTokenClient implements TokenClient {
   }
 
   async createProof(method: string, url: string | URL, options: CreateProofOptions = {}): Promise<DPoPHeaders> {
-    if (this.#dpop === undefined) throw optionError('createTokenClient', 'createProof needs the `dpop` option');
+    if (this.#dpop === undefined) throw optionError(FACTORY, 'createProof needs the `dpop` option');
     const { accessToken, nonce } = options;
     const dpop = await this.#dpop.proof(method, url, { accessToken, nonce });
     return accessToken === undefined ? { dpop } : { authorization: `DPoP ${accessToken}`, dpop };

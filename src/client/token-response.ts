@@ -5,6 +5,8 @@
  * @module
  */
 import { decodeJwt } from 'jose';
+import { isJsonObject } from '../json.js';
+import { NQSCHAR, runOf } from '../syntax.js';
 import type { ClientAuthentication } from './client-auth.js';
 import type { TokenRequestErrorInit } from './errors.js';
 import type { HttpResponse } from './http.js';
@@ -22,8 +24,8 @@ export const MAX_TOKEN_CACHE = 24 * 60 * 60;
 export const UNKNOWN_LIFETIME = 60;
 /** Clearly-safe characters of an access token placed in a header (visible ASCII). */
 const HEADER_SAFE = /^[\x21-\x7E]+$/;
-/** RFC 6749 §5.2 characters of an `error` code. */
-const ERROR_CODE = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,100}$/;
+/** An RFC 6749 §5.2 `error` code (NQSCHAR), at most 100 characters. */
+const ERROR_CODE = runOf(NQSCHAR, 1, 100);
 
 /** Why one attempt failed, and whether another attempt may help. */
 export interface Failure {
@@ -171,7 +173,5 @@ function parseJsonObject(body: string | undefined): Record<string, unknown> | un
     // The parser's message quotes the body, which may echo a secret: never keep it.
     return undefined;
   }
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
+  return isJsonObject(value) ? value : undefined;
 }

@@ -7,12 +7,13 @@
 import type { JWTPayload } from 'jose';
 import type { M2MAuth } from '../auth.js';
 import { InsufficientScopeError, UnauthorizedError, type M2MError } from '../errors.js';
+import { NQCHAR, runOf } from '../syntax.js';
 import { isVerifiedAuth, realmOfAuth } from './auth-registry.js';
 import { realmOf } from './request.js';
 import type { M2MMiddleware, M2MNext, M2MRequest } from './types.js';
 
 /** RFC 6749 §3.3 `scope-token`. */
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+const SCOPE_TOKEN = runOf(NQCHAR, 1);
 
 /** A claim predicate for {@link requireClaim}. */
 export type ClaimPredicate = (value: unknown, payload: Readonly<JWTPayload>) => boolean;

@@ -26,6 +26,20 @@ function describeSeconds(seconds: number): string {
 }
 
 /**
+ * A `TypeError` for one bad option of `factory`, worded as {@link OptionProblems} words it
+ * (`express-m2m: <factory>: <problem>`). For shared validators that stop at their first
+ * problem; {@link OptionProblems.collect} turns it back into a recorded problem.
+ *
+ * @example
+ * ```ts
+ * throw optionError('createTokenClient', '`clientSecret` is required for client_secret_post');
+ * ```
+ */
+export function optionError(factory: string, problem: string): TypeError {
+  return new TypeError(`${PREFIX} ${factory}: ${problem}`);
+}
+
+/**
  * Collects the problems of one configuration and throws them together.
  *
  * @example
@@ -68,6 +82,18 @@ export class OptionProblems {
     return value;
   }
 
+  /**
+   * A string option set in code, where `''` is a mistake to report rather than an unset
+   * environment variable (an empty `audience` would silently ask for the default one).
+   */
+  nonEmptyString(value: unknown, name: string): string | undefined {
+    if (value === '') {
+      this.add(`\`${name}\` must be a non-empty string`);
+      return undefined;
+    }
+    return this.string(value, name);
+  }
+
   /** An absolute http(s) URL without credentials; a bare host gets a hint. */
   url(value: unknown, name: string, envName?: string): string | undefined {
     const text = this.string(value, name);
@@ -89,6 +115,20 @@ export class OptionProblems {
       return undefined;
     }
     return Object.freeze([...new Set(values as string[])]);
+  }
+
+  /**
+   * A string or an array of strings, where an empty array (or string) means none — unlike
+   * {@link OptionProblems.list}, whose options must name at least one value.
+   */
+  strings(value: unknown, name: string): readonly string[] {
+    if (value === undefined) return [];
+    const values = typeof value === 'string' ? [value] : value;
+    if (!Array.isArray(values) || !values.every((v) => typeof v === 'string')) {
+      this.add(`\`${name}\` must be a string or an array of strings`);
+      return [];
+    }
+    return Object.freeze([...(values as string[])]);
   }
 
   /**
@@ -120,6 +160,16 @@ export class OptionProblems {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
       this.add(`\`${name}\` must be a positive integer`);
       return fallback;
+    }
+    return value;
+  }
+
+  /** An integer from `min` to `max` (a count that may be 0, such as retries). */
+  integerBetween(value: unknown, name: string, bounds: { fallback: number; min: number; max: number }): number {
+    if (value === undefined) return bounds.fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < bounds.min || value > bounds.max) {
+      this.add(`\`${name}\` must be an integer from ${bounds.min} to ${bounds.max}`);
+      return bounds.fallback;
     }
     return value;
   }
@@ -162,6 +212,24 @@ export class OptionProblems {
       return undefined;
     }
     return value as Record<string, unknown>;
+  }
+
+  /**
+   * Runs a shared validator that throws {@link optionError} for this factory (client
+   * authentication, a private key) and records its problem instead, so that it is reported
+   * together with the others. Any other error is rethrown.
+   *
+   * @returns what `check` returned, or `undefined` when it reported a problem.
+   */
+  collect<T>(check: () => T): T | undefined {
+    try {
+      return check();
+    } catch (error) {
+      const lead = `${PREFIX} ${this.factory}: `;
+      if (!(error instanceof TypeError) || !error.message.startsWith(lead)) throw error;
+      this.add(error.message.slice(lead.length));
+      return undefined;
+    }
   }
 
   /** Records every own key of `value` that is not in `known`, with a replacement when `hints` has one. */

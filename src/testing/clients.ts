@@ -1,4 +1,5 @@
 import type { JWK } from 'jose';
+import { isJsonObject } from '../json.js';
 import { toPublicJwk } from './keys.js';
 import type { TestClient, TokenFormat } from './types.js';
 
@@ -33,7 +34,7 @@ export function registerClient(client: TestClient): RegisteredClient {
   if (tokenFormat !== 'jwt' && tokenFormat !== 'opaque') fail("tokenFormat must be 'jwt' or 'opaque'");
   let jwk: JWK | undefined;
   if (publicJwk !== undefined) {
-    if (typeof publicJwk !== 'object' || publicJwk === null || typeof publicJwk.kty !== 'string') {
+    if (!isJsonObject(publicJwk) || typeof publicJwk.kty !== 'string') {
       fail('publicJwk must be a JWK object');
     }
     // A symmetric JWK would turn private_key_jwt into a shared-secret scheme; refuse it.

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { ASYMMETRIC_ALGORITHMS } from '../algorithms.js';
+import { isJsonObject } from '../json.js';
 import { ExpiringSet } from './expiring-set.js';
 import { OAuthError } from './oauth-error.js';
 
@@ -74,8 +75,8 @@ export class DPoPProofChecker {
     if (!(ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(header.alg)) {
       throw invalidProof('DPoP proof alg is not an allowed asymmetric algorithm');
     }
-    const jwk = header.jwk as JWK | undefined;
-    if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
+    const jwk: unknown = header.jwk;
+    if (!isJsonObject(jwk)) {
       throw invalidProof('DPoP proof must carry a jwk header');
     }
     if (PRIVATE_MEMBERS.some((name) => name in jwk)) throw invalidProof('DPoP proof jwk must be a public key');
@@ -109,7 +110,7 @@ export class DPoPProofChecker {
         'dpop-nonce': this.#newNonce(),
       });
     }
-    return { jkt: await calculateJwkThumbprint(jwk, 'sha256'), jti };
+    return { jkt: await calculateJwkThumbprint(jwk as JWK, 'sha256'), jti };
   }
 
   /**

@@ -1,5 +1,9 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { NQSCHAR, runOf } from '../syntax.js';
 import { sendJson } from './http.js';
+
+/** An `error_description` this issuer sends verbatim: RFC 6749 §5.2 NQSCHAR, at most 200 characters. */
+const DESCRIPTION = runOf(NQSCHAR, 0, 200);
 
 /** Headers of every token and introspection response (RFC 6749 §5.1): never cached. */
 export const NO_STORE: Readonly<OutgoingHttpHeaders> = Object.freeze({
@@ -37,7 +41,7 @@ export const invalidClient = (description: string, basic = false): OAuthError =>
  * %x23-5B / %x5D-7E; at most 200 characters), otherwise `fallback`.
  */
 export function describable(value: string, fallback: string): string {
-  return value.length <= 200 && /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/.test(value) ? value : fallback;
+  return DESCRIPTION.test(value) ? value : fallback;
 }
 
 /** Renders `err` as an RFC 6749 §5.2 JSON error; anything else becomes a 500 without details. */

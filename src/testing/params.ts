@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isJsonObject } from '../json.js';
 import { MAX_BODY_BYTES, readBody, sendJson } from './http.js';
 import { invalidRequest, NO_STORE } from './oauth-error.js';
 
@@ -39,7 +40,7 @@ export async function readParams<Name extends string>(
     } catch {
       throw invalidRequest('request body is not valid JSON');
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    if (!isJsonObject(parsed)) {
       throw invalidRequest('request body must be a JSON object');
     }
     raw.push(...Object.entries(parsed));

@@ -97,7 +97,7 @@ describe('bounded durations', () => {
   it('timeout at most 5 minutes, expiryMargin at most 1 hour; the message says seconds', () => {
     expect(() => createTokenClient({ ...base, timeout: 300 })).not.toThrow();
     expect(() => createTokenClient({ ...base, timeout: 301 })).toThrow(
-      /`timeout` .*at most 300 \(durations are in seconds\)/,
+      /`timeout` must be at most 300 seconds \(5 minutes\); durations are in seconds/,
     );
     expect(() => createTokenClient({ ...base, timeout: 10_000 })).toThrow(TypeError);
     expect(() => createTokenClient({ ...base, expiryMargin: 3600 })).not.toThrow();
