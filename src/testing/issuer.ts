@@ -23,7 +23,7 @@ const DISCOVERY_PATHS = new Set([
 ]);
 const JWKS_PATH = '/.well-known/jwks.json';
 const TOKEN_PATH = '/oauth/token';
-const INTROSPECTION_PATH = '/oauth/introspect';
+const introspectionPath = '/oauth/introspect';
 
 function validateOptions(options: TestIssuerOptions): {
   profile: TokenProfile;
@@ -206,7 +206,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       counts.token++;
       if (method === 'POST') await tokenEndpoint.handle(req, res);
       else notAllowed('POST');
-    } else if (path === INTROSPECTION_PATH) {
+    } else if (path === introspectionPath) {
       counts.introspection++;
       if (method === 'POST') await introspectionEndpoint.handle(req, res);
       else notAllowed('POST');
@@ -226,7 +226,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   urls.issuer = `${urls.issuerBaseURL}/`;
   urls.jwksUri = `${urls.issuerBaseURL}${JWKS_PATH}`;
   urls.tokenEndpoint = `${urls.issuerBaseURL}${TOKEN_PATH}`;
-  urls.introspectionEndpoint = `${urls.issuerBaseURL}${INTROSPECTION_PATH}`;
+  urls.introspectionEndpoint = `${urls.issuerBaseURL}${introspectionPath}`;
 
   let closing: Promise<void> | undefined;
 
