@@ -122,7 +122,7 @@ describe('createClientAuthentication (shared with other endpoints)', () => {
       headers: { authorization: `Basic ${Buffer.from('api:introspect-secret').toString('base64')}` },
       params: {},
     });
-    expect(basic.sanitize('you sent INTRO-SECRET')).toBe('[redacted: the server echoed a credential]');
+    expect(basic.sanitize('you sent Introspect-Secret')).toBe('[redacted: the server echoed a credential]');
     expect(basic.containsCredential('all fine')).toBe(false);
   });
 
