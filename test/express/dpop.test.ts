@@ -189,7 +189,18 @@ describe(`DPoP through Express ${expressMajor}: mode 'allowed' (default)`, () =>
       ['missing', () => [], PROOF_FAILURES.missing],
       ['several DPoP headers', () => [handMade(), handMade()], PROOF_FAILURES.several],
       ['malformed', () => ['not.a.proof'], PROOF_FAILURES.malformed],
-      ['bad signature', () => [handMade().replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))], PROOF_FAILURES.signature],
+      // The signature's first character is edited: the last one carries stray bits, and changing
+      // them makes a non-canonical encoding (refused as malformed, not as a bad signature).
+      [
+        'bad signature',
+        () => [
+          handMade().replace(
+            /\.([^.])([^.]*)$/,
+            (_m, first: string, rest: string) => `.${first === 'A' ? 'B' : 'A'}${rest}`,
+          ),
+        ],
+        PROOF_FAILURES.signature,
+      ],
       ['wrong htm', () => [handMade((p) => (p.claims.htm = 'POST'))], PROOF_FAILURES.method],
       ['wrong htu', () => [handMade((p) => (p.claims.htu = `${ORIGIN}/other`))], PROOF_FAILURES.url],
       ['iat too old', () => [handMade((p) => (p.claims.iat = now() - 600))], PROOF_FAILURES.issuedAt],
