@@ -15,29 +15,8 @@ import type { KeySource } from './key-source.js';
 /** Members only a private or symmetric JWK has. */
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
-/** A single key used for every token of its issuer (a secret, a PEM key or certificate, a `KeyObject`). */
-class SingleKeySource implements KeySource {
-  readonly fetchedAt = undefined;
-  readonly maxAge = Number.POSITIVE_INFINITY;
-  constructor(
-    readonly issuer: string,
-    private readonly key: VerificationKey,
-  ) {}
-  peekKey(): VerificationKey {
-    return this.key;
-  }
-  async getKey(): Promise<VerificationKey> {
-    return this.key;
-  }
-  async ready(): Promise<void> {}
-  async learnIssuer(): Promise<void> {}
-  keyId(): undefined {
-    return undefined;
-  }
-}
-
-/** A static JWK or JWKS, with jose's key-selection rules (`kid`, `alg`, `use`, `kty`, `crv`). */
-class KeySetSource implements KeySource {
+/** Keys given in the configuration: nothing to fetch, nothing to refresh. */
+class StaticKeySource implements KeySource {
   readonly fetchedAt = undefined;
   readonly maxAge = Number.POSITIVE_INFINITY;
   constructor(
@@ -57,9 +36,19 @@ class KeySetSource implements KeySource {
   }
 }
 
+/** A single key used for every token of its issuer (a secret, a PEM key or certificate, a `KeyObject`). */
+function singleKey(issuer: string, key: VerificationKey): KeySource {
+  return new StaticKeySource(issuer, {
+    size: 1,
+    peek: () => key,
+    select: async () => key,
+    keyId: () => undefined,
+  });
+}
+
 /** The key source of a shared secret. */
 export function secretKeySource(issuer: string, secret: Uint8Array): KeySource {
-  return new SingleKeySource(issuer, createSecretKey(secret));
+  return singleKey(issuer, createSecretKey(secret));
 }
 
 /**
@@ -70,7 +59,7 @@ export function secretKeySource(issuer: string, secret: Uint8Array): KeySource {
 export function publicKeySource(issuer: string, input: PublicKeyInput, name: string): KeySource {
   if (input instanceof KeyObject) {
     if (input.type !== 'public') throw new TypeError(`express-m2m: \`${name}\` must be a public key`);
-    return new SingleKeySource(issuer, input);
+    return singleKey(issuer, input);
   }
   if (typeof input === 'string') {
     if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(input)) {
@@ -78,7 +67,7 @@ export function publicKeySource(issuer: string, input: PublicKeyInput, name: str
     }
     try {
       // A PEM public key or an X.509 certificate (whose public key is used).
-      return new SingleKeySource(issuer, createPublicKey(input));
+      return singleKey(issuer, createPublicKey(input));
     } catch (error) {
       throw new TypeError(`express-m2m: \`${name}\` is not a PEM public key or certificate`, { cause: error });
     }
@@ -94,7 +83,7 @@ export function publicKeySource(issuer: string, input: PublicKeyInput, name: str
     }
   }
   try {
-    return new KeySetSource(issuer, createKeySet(jwks));
+    return new StaticKeySource(issuer, createKeySet(jwks));
   } catch (error) {
     throw new TypeError(`express-m2m: \`${name}\` is not a valid JWK or JWKS`, { cause: error });
   }
