@@ -23,8 +23,8 @@ import { createIssuerRegistry, sharedClaimRules, type IssuerRegistry } from './i
 import { checkWithIssuer, type CheckedJwt } from './issuers/signed-jwt.js';
 import { refusalFor } from './jose-errors.js';
 import type { ClaimsSetOptions } from './jwt/claims-set.js';
-import { decodeJsonObject, isCanonicalCompact, type ParsedCompact } from './jwt/compact.js';
-import { parseJwt } from './jwt/verify.js';
+import { isCanonicalCompact, type ParsedCompact } from './jwt/compact.js';
+import { decodePayload, parseJwt } from './jwt/verify.js';
 import { resolveOptions, type ResolvedOptions } from './options/resolve.js';
 import type { VerifierOptions } from './options/types.js';
 import { checkLifetime, checkPolicy, checkRevocation } from './policy.js';
@@ -172,15 +172,15 @@ export class Verifier implements TokenVerifier {
     if (this.introspection.handlesOpaque && isOpaqueToken(token)) return this.introspect(token, request, nowMs, trace);
     if (!isCanonicalCompact(token)) throw new Refusal('malformed_token', 'malformed token');
     let parsed: ParsedCompact;
+    let payload: JWTPayload;
     try {
       // Refuses an `alg` no issuer allows before anything else, so junk never reaches a key lookup.
       parsed = parseJwt(token, this.tokenAlgorithms, this.options.strict ? 'at+jwt' : undefined);
+      // Decoded once, before the signature check, only to pick the issuer; trusted after it.
+      payload = decodePayload(parsed);
     } catch (error) {
       throw refusalFor(error);
     }
-    // Decoded once, before the signature check, only to pick the issuer; trusted after it.
-    const payload = decodeJsonObject(parsed.encodedPayload) as JWTPayload | undefined;
-    if (payload === undefined) throw new Refusal('malformed_token', 'malformed token');
     const context = this.registry.select(payload.iss);
     if (!(context instanceof Promise)) return this.withIssuer(token, parsed, payload, context, request, trace);
     return context.then((known) => this.withIssuer(token, parsed, payload, known, request, trace));

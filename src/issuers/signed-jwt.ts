@@ -11,7 +11,7 @@ import type { ClaimsSetOptions } from '../jwt/claims-set.js';
 import type { ParsedCompact } from '../jwt/compact.js';
 import { KeySetUnavailableError, type VerificationKey } from '../keys/jwks-cache.js';
 import { Refusal } from '../refusal.js';
-import { checkSignedToken } from '../signed-token.js';
+import { checkSignedJwt } from '../jwt/verify.js';
 import type { IssuerContext } from './context.js';
 
 /** A JWT whose signature and claims set passed. */
@@ -55,7 +55,7 @@ export function checkWithIssuer(
       refusalFor(error, { iss: claims.issuer, aud: claims.audience, typ: claims.typ });
     let checked: void | Promise<void>;
     try {
-      checked = checkSignedToken(parsed, payload, key, claims, Math.floor(nowMs / 1000), offThread);
+      checked = checkSignedJwt(parsed, payload, key, claims, Math.floor(nowMs / 1000), offThread);
     } catch (error) {
       throw translate(error);
     }

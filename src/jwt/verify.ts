@@ -5,16 +5,10 @@
  * @module
  */
 import type { KeyObject } from 'node:crypto';
-import { errors, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { errors, type JWTPayload } from 'jose';
 import { validateClaimsSet, type ClaimsSetOptions } from './claims-set.js';
 import { decodeBase64url, decodeJsonObject, parseCompact, type ParsedCompact } from './compact.js';
 import { verifySignature, verifySignatureOffThread } from './signature.js';
-
-/** A verified token. */
-export interface VerifiedJwt {
-  header: JWTHeaderParameters;
-  payload: JWTPayload;
-}
 
 /**
  * Parses a compact JWS and refuses an `alg` outside the allow-list (and, when `typ` is given,
@@ -23,7 +17,8 @@ export interface VerifiedJwt {
  * @example
  * ```ts
  * const parsed = parseJwt(token, ['RS256']);
- * const { payload } = verifyParsedJwt(parsed, publicKey, claimsOptions, Math.floor(Date.now() / 1000));
+ * const payload = decodePayload(parsed);
+ * checkSignedJwt(parsed, payload, publicKey, claimsOptions, Math.floor(Date.now() / 1000), false);
  * ```
  * @throws jose's `JWSInvalid`, `JWTInvalid`, `JOSENotSupported`, `JOSEAlgNotAllowed` or
  *   `JWTClaimValidationFailed` (claim `typ`).
@@ -33,60 +28,49 @@ export function parseJwt(token: string, algorithms: readonly string[], typ?: str
 }
 
 /**
- * Checks the signature of a parsed token with `key`, then decodes and validates its claims.
+ * Decodes a parsed token's claims set. The verifier reads it before the signature check only to
+ * pick the token's issuer; nothing in it is trusted until {@link checkSignedJwt} passes.
  *
- * @param now - current time in seconds.
- * @throws jose's `JWSSignatureVerificationFailed`, `JWSInvalid`, `JWTInvalid`,
- *   `JWTClaimValidationFailed`, `JWTExpired`; TypeError when the key does not fit the algorithm.
+ * @throws jose's `JWTInvalid` when the payload is not a top-level JSON object.
  */
-export function verifyParsedJwt(
-  parsed: ParsedCompact,
-  key: KeyObject,
-  options: ClaimsSetOptions,
-  now: number,
-): VerifiedJwt {
-  if (!verifySignature(parsed.header.alg as string, key, parsed.signingInput, decodeSignature(parsed))) {
-    throw new errors.JWSSignatureVerificationFailed();
-  }
-  return decodeVerifiedClaims(parsed, options, now);
+export function decodePayload(parsed: ParsedCompact): JWTPayload {
+  const payload = decodeJsonObject(parsed.encodedPayload);
+  if (payload === undefined) throw new errors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
+  return payload;
 }
 
 /**
- * {@link verifyParsedJwt} with the public-key operation on the thread pool
- * (see {@link verifySignatureOffThread}); synchronous for HMAC.
+ * Checks the signature of `parsed` with `key` (on libuv's thread pool with `offThread`, see
+ * {@link verifySignatureOffThread}; HMAC always synchronously), then its claims set: the one
+ * path every verification of this package takes, and the one the differential test holds to
+ * `jose.jwtVerify`'s decisions.
+ *
+ * @param now - the current time in seconds.
+ * @returns nothing, or a promise when the signature is checked on the thread pool.
+ * @throws jose's `JWSSignatureVerificationFailed`, `JWSInvalid`, `JWTClaimValidationFailed`,
+ *   `JWTExpired`; TypeError when the key does not fit the algorithm — synchronously or through the promise.
  */
-export function verifyParsedJwtOffThread(
+export function checkSignedJwt(
   parsed: ParsedCompact,
+  payload: JWTPayload,
   key: KeyObject,
-  options: ClaimsSetOptions,
+  claims: ClaimsSetOptions,
   now: number,
-): VerifiedJwt | Promise<VerifiedJwt> {
-  const valid = verifySignatureOffThread(
-    parsed.header.alg as string,
-    key,
-    parsed.signingInput,
-    decodeSignature(parsed),
-  );
+  offThread: boolean,
+): void | Promise<void> {
+  const alg = parsed.header.alg as string;
+  const signature = decodeBase64url(parsed.encodedSignature);
+  if (signature === undefined) throw new errors.JWSInvalid('Failed to base64url decode the signature');
+  const valid = offThread
+    ? verifySignatureOffThread(alg, key, parsed.signingInput, signature)
+    : verifySignature(alg, key, parsed.signingInput, signature);
   if (typeof valid === 'boolean') {
     if (!valid) throw new errors.JWSSignatureVerificationFailed();
-    return decodeVerifiedClaims(parsed, options, now);
+    validateClaimsSet(parsed.header, payload, claims, now);
+    return;
   }
   return valid.then((ok) => {
     if (!ok) throw new errors.JWSSignatureVerificationFailed();
-    return decodeVerifiedClaims(parsed, options, now);
+    validateClaimsSet(parsed.header, payload, claims, now);
   });
-}
-
-function decodeSignature(parsed: ParsedCompact): Buffer {
-  const signature = decodeBase64url(parsed.encodedSignature);
-  if (signature === undefined) throw new errors.JWSInvalid('Failed to base64url decode the signature');
-  return signature;
-}
-
-/** Decodes and validates the claims of a token whose signature has been checked. */
-function decodeVerifiedClaims(parsed: ParsedCompact, options: ClaimsSetOptions, now: number): VerifiedJwt {
-  const payload = decodeJsonObject(parsed.encodedPayload);
-  if (payload === undefined) throw new errors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
-  validateClaimsSet(parsed.header, payload, options, now);
-  return { header: parsed.header, payload };
 }

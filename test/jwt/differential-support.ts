@@ -13,7 +13,7 @@ import {
 } from 'node:crypto';
 import { jwtVerify, type JWTVerifyOptions } from 'jose';
 import type { ClaimsSetOptions } from '../../src/jwt/claims-set.js';
-import { parseJwt, verifyParsedJwt, verifyParsedJwtOffThread } from '../../src/jwt/verify.js';
+import { checkSignedJwt, decodePayload, parseJwt } from '../../src/jwt/verify.js';
 
 /** The verifier's inputs: an `alg` allow-list and the claims-set checks. */
 export type JwtVerifyOptions = ClaimsSetOptions & { algorithms: readonly string[] };
@@ -141,7 +141,8 @@ async function ourDecision(
 ): Promise<boolean> {
   let synchronous: boolean;
   try {
-    verifyParsedJwt(parseJwt(token, options.algorithms, options.typ), material.verifyKey, options, now);
+    const parsed = parseJwt(token, options.algorithms, options.typ);
+    checkSignedJwt(parsed, decodePayload(parsed), material.verifyKey, options, now, false);
     synchronous = true;
   } catch {
     synchronous = false;
@@ -149,7 +150,8 @@ async function ourDecision(
   let offThread: boolean;
   try {
     // Without `typ` here: the claims-set check must refuse a wrong `typ` on its own, as jose does.
-    await verifyParsedJwtOffThread(parseJwt(token, options.algorithms), material.verifyKey, options, now);
+    const parsed = parseJwt(token, options.algorithms);
+    await checkSignedJwt(parsed, decodePayload(parsed), material.verifyKey, options, now, true);
     offThread = true;
   } catch {
     offThread = false;
