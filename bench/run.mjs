@@ -794,7 +794,14 @@ async function runProfile(options, issuer, tokens, env) {
       let run;
       let requests = 4; // the pre-check
       try {
-        await precheck(contender, tokens);
+        let supply;
+        if (scenario === 'dpop') {
+          const htu = `http://127.0.0.1:${contender.port}/orders`;
+          await precheckDPoP(contender, tokens.dpop, htu);
+          supply = proofSupply(proofMinter(tokens.dpop.key, tokens.dpop.token, htu));
+        } else {
+          await precheck(contender, tokens);
+        }
         let i = 0;
         if (scenario === 'hot') {
           const amount = Math.min(CACHE_MAX, tokens.distinct.length);
@@ -806,11 +813,17 @@ async function runProfile(options, issuer, tokens, env) {
             })
           ).total;
         }
+        const dpopAuthorization = `DPoP ${tokens.dpop?.token}`;
         const work =
           scenario === 'distinct'
             ? { nextToken: () => tokens.distinct[i++ % tokens.distinct.length] }
-            : { token: tokens.same };
+            : scenario === 'dpop'
+              ? { nextHeaders: () => ({ authorization: dpopAuthorization, dpop: supply.next() }) }
+              : { token: tokens.same };
+        // DPoP proofs for a generous 10,000 req/s, minted before each run (see the dpop scenario).
+        const refill = (seconds) => supply?.refill(Math.ceil(10_000 * seconds));
         if (options.warmup > 0) {
+          refill(options.warmup);
           const warm = await load(contender.port, {
             connections: options.connections,
             duration: options.warmup,
@@ -819,6 +832,7 @@ async function runProfile(options, issuer, tokens, env) {
           requests += warm.total;
         }
         log(`profile ${id} ${scenario}: ${options.duration} s under --cpu-prof`);
+        refill(options.duration);
         run = await load(contender.port, { connections: options.connections, duration: options.duration, ...work });
         requests += run.total;
       } finally {

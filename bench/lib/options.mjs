@@ -118,7 +118,7 @@ Modes (defaults differ, explicit options win):
   --smoke                1 round x 300 requests, tiny micro/memory: checks that the harness works (CI);
                          never fails on timing
   --profile              no comparison: run express-m2m (or --contenders) under the same-token and
-                         distinct-token load (or --scenarios same,hot,distinct) with node --cpu-prof
+                         distinct-token load (or --scenarios same,hot,distinct,dpop) with node --cpu-prof
                          and print the top self-time functions
 
 Options:
@@ -272,6 +272,6 @@ export function parseOptions(argv) {
     parts: values.parts ? list(values.parts, PARTS, 'parts') : values.profile ? ['http'] : [...PARTS],
   };
   if (options.profile)
-    options.scenarios = options.scenarios.filter((s) => s === 'same' || s === 'hot' || s === 'distinct');
+    options.scenarios = options.scenarios.filter((s) => ['same', 'hot', 'distinct', 'dpop'].includes(s));
   return options;
 }

@@ -428,6 +428,7 @@ export function renderProfileReport({ env, options, profiles, command }) {
       same: 'same token',
       hot: 'same token after 10,000 other tokens',
       distinct: 'new token per request',
+      dpop: 'DPoP-bound token, a fresh proof per request',
     }[p.scenario];
     parts.push(`## ${p.id}, ${title}`, '');
     parts.push(
