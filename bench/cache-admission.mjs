@@ -180,7 +180,7 @@ main().then(
     console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
     for (const r of result.results) {
       console.log(
-        `| ${r.workload} | ${r.admission ? 'second sight when full' : 'plain LRU'} | ${Math.round(r.opsPerSecond).toLocaleString('en-US')} | ` +
+        `| ${r.workload} | ${r.admission ? 'segmented (admission)' : 'plain LRU'} | ${Math.round(r.opsPerSecond).toLocaleString('en-US')} | ` +
           `${r.cpuUsPerOp.toFixed(1)} | ${r.gcMsPer1000.toFixed(1)} (${r.fullGcMsPer1000.toFixed(1)}) | ${(100 * r.hitRate).toFixed(1)}% | ${r.entries.toLocaleString('en-US')} |`,
       );
     }
