@@ -9,16 +9,25 @@
  *   replay    heap per entry of `createMemoryReplayStore()` holding one window of DPoP `jti`s
  *             (43-character keys, ttl 70 s) vs the same layout with 22-character keys and
  *             expiries in whole seconds
+ *   fetch     memory a process gains from its first discovery/JWKS requests made with global
+ *             `fetch` (undici, what express-m2m uses) vs node:http (what express-oauth2-jwt-bearer
+ *             uses): a fresh process each, median of three
  *
  *   node --expose-gc bench/proposals.mjs '{"seconds":2,"rounds":3,"entries":200000}'
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { verifySignature, verifySignatureOffThread } from '../dist/jwt/signature.js';
 import { createMemoryReplayStore } from '../dist/index.js';
 
-const { seconds = 2, rounds = 3, entries = 200_000, parts = ['proof', 'replay'] } = JSON.parse(process.argv[2] ?? '{}');
+const {
+  seconds = 2,
+  rounds = 3,
+  entries = 200_000,
+  parts = ['proof', 'replay', 'fetch'],
+} = JSON.parse(process.argv[2] ?? '{}');
 if (typeof global.gc !== 'function') throw new Error('run with --expose-gc');
 
 /** CPU ticks (1/100 s) of this process's main thread: the event loop. */
@@ -139,13 +148,29 @@ function replay() {
   ];
 }
 
+function fetchMemory() {
+  const script = new URL('./lib/fetch-memory.mjs', import.meta.url).pathname;
+  return ['none', 'http', 'fetch'].map((mode) => {
+    const samples = Array.from({ length: 3 }, () =>
+      JSON.parse(execFileSync(process.execPath, ['--expose-gc', script, mode], { encoding: 'utf8' })),
+    );
+    const of = (key) => median(samples.map((sample) => sample[key]));
+    return { mode, rss: of('rss'), heapUsed: of('heapUsed'), external: of('external') };
+  });
+}
+
 const out = {};
 if (parts.includes('proof')) out.proof = await proof();
 if (parts.includes('replay')) out.replay = replay();
+if (parts.includes('fetch')) out.fetch = fetchMemory();
 for (const r of out.proof ?? []) {
   console.log(
     `proof ES256 ${r.name}: ${Math.round(r.opsPerSecond)}/s, CPU ${r.cpuUs.toFixed(1)} µs/check, event loop ${r.loopCpuUs.toFixed(1)} µs/check`,
   );
+}
+const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+for (const r of out.fetch ?? []) {
+  console.log(`fetch ${r.mode}: RSS +${mib(r.rss)}, heap +${mib(r.heapUsed)}, external +${mib(r.external)}`);
 }
 for (const r of out.replay ?? []) {
   console.log(`replay ${r.name}: ${r.entries} entries, ${Math.round(r.bytesPerEntry)} B/entry`);

@@ -474,6 +474,8 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
         }
         run.attempts = attempts.length;
         run.round = round;
+        // The app's memory after this run (outside the measured time; the forced GCs hit every app alike).
+        run.memory = await queryMemory(contender.child);
         run.unexpected = unexpected(run, info.expected(contender.id));
         runs[contender.id].push(run);
         log(
@@ -501,9 +503,24 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
         }
       }
     }
-    // Memory after the timed rounds, each app in the state the scenario left it in.
+    // Memory after the timed rounds: the median of the readings after each round (RSS after the
+    // forced GCs flips by tens of MiB depending on whether V8 handed its young generation back),
+    // and the peak RSS of the whole scenario.
     const memory = {};
-    for (const contender of contenders) memory[contender.id] = await queryMemory(contender.child);
+    for (const contender of contenders) {
+      const readings = runs[contender.id].map((run) => run.memory).filter((m) => m !== undefined);
+      if (readings.length === 0) continue;
+      const of = (key) => median(readings.map((m) => m[key]));
+      memory[contender.id] = {
+        rss: of('rss'),
+        rssAfterGc: of('rssAfterGc'),
+        heapUsed: of('heapUsed'),
+        heapTotal: of('heapTotal'),
+        external: of('external'),
+        peakRss: Math.max(...readings.map((m) => m.peakRss ?? 0)),
+        readings: readings.map((m) => m.rssAfterGc),
+      };
+    }
     return { scenario, title: info.title, runs, prechecks, memory };
   } finally {
     await Promise.all(contenders.map((c) => stopChild(c.child)));

@@ -173,7 +173,7 @@ function appMemorySection(scenarios) {
         key,
         id === 'express-m2m' ? '**express-m2m**' : id,
         mib(m.rss),
-        mib(m.rssAfterGc),
+        `${mib(m.rssAfterGc)}${m.readings?.length > 1 ? ` (${m.readings.map((v) => (v / 2 ** 20).toFixed(0)).join(' / ')})` : ''}`,
         peer?.rssAfterGc > 0 ? ratio(m.rssAfterGc / peer.rssAfterGc) : '—',
         mib(m.heapUsed),
         mib(m.external),
@@ -186,9 +186,10 @@ function appMemorySection(scenarios) {
   return [
     '## Memory of the apps after the timed rounds',
     '',
-    'Read from each app process at the end of each scenario (after its warm-up and every round): RSS as it was, then RSS and heap after two ' +
-      'forced full GCs (the apps run with `--expose-gc`), external memory (buffers), and the peak RSS of the process (VmHWM). ' +
-      "The memory budget line compares RSS after the GCs (less dependent on when V8 last collected), express-m2m's with express-oauth2-jwt-bearer's, " +
+    'Read from each app process after every measured run (outside the measured time): RSS as it was, then RSS and heap after two ' +
+      'forced full GCs (the apps run with `--expose-gc`) and external memory (buffers); each figure is the median over the rounds ' +
+      '(RSS after the GCs per round in brackets, MiB), and the peak RSS (VmHWM) the largest reading. ' +
+      "The memory budget line compares the median RSS after the GCs, express-m2m's with express-oauth2-jwt-bearer's, " +
       `in every scenario both ran in${worst ? `; the worst is ${worst.scenario} (${ratio(worst.ratio)})` : ''}.`,
     '',
     table(
