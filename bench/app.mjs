@@ -4,20 +4,56 @@
  * `{"ok":true}`. argv[2] is the contender id, argv[3] JSON `{ issuerBaseURL, issuer, jwksUri,
  * audience }`. It listens on 127.0.0.1 port 0 and sends `{ type: 'listening', port }` over IPC;
  * it exits on `{ type: 'shutdown' }` (so `--cpu-prof` can write its profile) or when the
- * parent goes away.
+ * parent goes away. `{ type: 'memory' }` is answered with `{ type: 'memory', memory }`: RSS,
+ * heap after forced GCs (run it with --expose-gc) and peak RSS.
  *
  * Every contender gets the same minimal error handler (status, `WWW-Authenticate`, small
  * JSON); Express's default handler would print every error's stack to stderr, which would
  * measure console I/O instead of token verification. express-m2m uses its own
  * `m2mErrorHandler()` in front of it, as its users would.
  */
+import { readFileSync } from 'node:fs';
 import express from 'express';
 
 const [contender, configJson] = process.argv.slice(2);
 const { issuerBaseURL, issuer, jwksUri, audience } = JSON.parse(configJson ?? '{}');
 const SCOPE = 'read:orders';
+/** Issuers configured besides the real one by `express-m2m-50-issuers`. */
+const OTHER_ISSUERS = 49;
 
 process.on('disconnect', () => process.exit(0));
+
+/** Current and peak resident set size from /proc (bytes), or undefined off Linux. */
+function procMemory() {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kib = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
+    return { rss: kib('VmRSS'), peakRss: kib('VmHWM') };
+  } catch {
+    return { rss: process.memoryUsage.rss(), peakRss: undefined };
+  }
+}
+
+/**
+ * Memory as the parent asks for it after the timed rounds: RSS as it is, then heap and RSS
+ * after two forced full GCs (the process runs with --expose-gc), and the peak RSS.
+ */
+function memoryReport() {
+  const before = procMemory();
+  global.gc?.();
+  global.gc?.();
+  const usage = process.memoryUsage();
+  const after = procMemory();
+  return {
+    rss: before.rss,
+    rssAfterGc: after.rss,
+    peakRss: after.peakRss,
+    heapUsed: usage.heapUsed,
+    heapTotal: usage.heapTotal,
+    external: usage.external,
+    gc: typeof global.gc === 'function',
+  };
+}
 
 const ok = (_req, res) => {
   res.json({ ok: true });
@@ -54,9 +90,66 @@ async function build() {
       app.use(m2mErrorHandler());
       break;
     }
+    case 'express-m2m-50-issuers': {
+      // 49 other trusted issuers (discovery on the bench issuer under /tenant-N), then the real one:
+      // the list a multi-tenant API would configure. Nothing is fetched for an issuer no token names.
+      const { requireM2M, requireScopes, m2mErrorHandler } = await import('../dist/index.js');
+      const issuers = Array.from({ length: OTHER_ISSUERS }, (_, i) => ({
+        issuerBaseURL: `${issuerBaseURL}/tenant-${i + 1}`,
+      }));
+      issuers.push({ issuerBaseURL });
+      app.get('/orders', requireM2M({ issuers, audience }), requireScopes(SCOPE), ok);
+      app.use(m2mErrorHandler());
+      break;
+    }
     case 'express-oauth2-jwt-bearer': {
+      // DPoP is on by default (dpop.enabled: true, not required): Bearer and DPoP requests both pass.
       const { auth, requiredScopes } = await import('express-oauth2-jwt-bearer');
-      app.get('/orders', auth({ issuerBaseURL, audience }), requiredScopes(SCOPE), ok);
+      app.get('/orders', auth({ issuerBaseURL, audience, dpop: { enabled: true } }), requiredScopes(SCOPE), ok);
+      break;
+    }
+    case 'fast-jwt': {
+      // fast-jwt with its verified-token cache (sized like express-m2m's) and get-jwks for the keys,
+      // the pairing fastify's JWT plugins use: discovery, then the JWK turned into a PEM per key lookup.
+      const { createVerifier } = await import('fast-jwt');
+      const { default: buildGetJwks } = await import('get-jwks');
+      const getJwks = buildGetJwks({ providerDiscovery: true, issuersWhitelist: [issuer] });
+      const verifyToken = createVerifier({
+        key: async ({ header, payload }) =>
+          getJwks.getPublicKey({ kid: header.kid, alg: header.alg, domain: payload.iss }),
+        algorithms: ['RS256'],
+        allowedIss: issuer,
+        allowedAud: audience,
+        requiredClaims: ['exp'],
+        cache: 10_000,
+      });
+      const authenticate = (req, res, next) => {
+        const header = req.headers.authorization;
+        if (typeof header !== 'string' || !/^bearer /i.test(header)) {
+          res.status(401).set('WWW-Authenticate', 'Bearer realm="api"').json({ error: 'unauthorized' });
+          return;
+        }
+        Promise.resolve()
+          .then(() => verifyToken(header.slice(7)))
+          .then(
+            (payload) => {
+              req.auth = payload;
+              next();
+            },
+            () => {
+              res
+                .status(401)
+                .set('WWW-Authenticate', 'Bearer realm="api", error="invalid_token"')
+                .json({ error: 'invalid_token' });
+            },
+          );
+      };
+      app.get(
+        '/orders',
+        authenticate,
+        scopeGuard((req) => req.auth),
+        ok,
+      );
       break;
     }
     case 'express-jwt': {
@@ -122,7 +215,9 @@ try {
   });
   server.keepAliveTimeout = 60_000;
   process.on('message', (message) => {
-    if (message?.type === 'shutdown') {
+    if (message?.type === 'memory') {
+      process.send({ type: 'memory', memory: memoryReport() });
+    } else if (message?.type === 'shutdown') {
       server.closeAllConnections?.();
       server.close();
       process.exit(0);

@@ -18,8 +18,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { distStaleness, ensureDist } from '../scripts/ensure-dist.mjs';
-import { BUDGET } from './lib/budget.mjs';
-import { CACHE_MAX, COOLDOWN, parseOptions, USAGE } from './lib/options.mjs';
+import { createProofKey, proofMinter, proofSupply } from './lib/dpop.mjs';
+import { CACHE_MAX, COOLDOWN, parseOptions, scenarioContenders, USAGE } from './lib/options.mjs';
+import { budget, median, memoryVerdict, summarizeScenario } from './lib/verdicts.mjs';
 import { mainThreadTicks, measureForeignCpu, processTicks, speedProbe, waitForQuiet } from './lib/cpu.mjs';
 import { installCleanup, runJob, startServer, stopChild } from './lib/proc.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
@@ -31,7 +32,7 @@ const BENCH = join(ROOT, 'bench');
 const RESULTS = join(BENCH, 'results');
 const APP = join(BENCH, 'app.mjs');
 
-const log = (...args) => console.error('[bench]', ...args);
+const log = (...args) => console.error(`[bench ${(performance.now() / 1000).toFixed(1)}s]`, ...args);
 /** This run's command line, with arguments that contain spaces quoted. */
 const commandLine = () =>
   ['node bench/run.mjs', ...process.argv.slice(2).map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a))].join(' ');
@@ -92,6 +93,8 @@ function environment(buildNote) {
     ['jose (used by jwks-rsa)', 'node_modules/jwks-rsa/node_modules/jose'],
     ['jsonwebtoken (used by express-jwt)', 'node_modules/jsonwebtoken'],
     ['jose (express-m2m, hand-written contender)', 'node_modules/jose'],
+    ['fast-jwt', 'node_modules/fast-jwt'],
+    ['get-jwks', 'node_modules/get-jwks'],
     ['autocannon', 'node_modules/autocannon'],
   ]
     .map(([name, path, note]) => ({ name, version: packageVersion(path), note }))
@@ -157,14 +160,40 @@ async function startContender(id, issuer, execArgv = []) {
     jwksUri: issuer.jwksUri,
     audience: AUDIENCE,
   };
-  const { child, port } = await startServer(APP, [id, JSON.stringify(config)], { execArgv, label: `contender ${id}` });
+  // --expose-gc: the memory report after the timed rounds reads the heap after forced GCs.
+  const { child, port } = await startServer(APP, [id, JSON.stringify(config)], {
+    execArgv: ['--expose-gc', ...execArgv],
+    label: `contender ${id}`,
+  });
   return { id, child, port };
 }
 
-/** One request with node:http; resolves the status code (or `error:CODE`). */
-function request(port, token, agent, timeoutMs = 30_000) {
+/** Asks a contender for its memory figures (see bench/app.mjs); undefined if it does not answer in time. */
+function queryMemory(child, timeoutMs = 10_000) {
   return new Promise((resolve) => {
-    const headers = token === undefined ? {} : { authorization: `Bearer ${token}` };
+    const onMessage = (message) => {
+      if (message?.type !== 'memory') return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(message.memory);
+    };
+    const timer = setTimeout(() => {
+      child.off('message', onMessage);
+      resolve(undefined);
+    }, timeoutMs);
+    child.on('message', onMessage);
+    child.send({ type: 'memory' });
+  });
+}
+
+/** One request with node:http carrying `token` as a Bearer token; resolves the status code (or `error:CODE`). */
+function request(port, token, agent, timeoutMs = 30_000) {
+  return requestWith(port, token === undefined ? {} : { authorization: `Bearer ${token}` }, agent, timeoutMs);
+}
+
+/** One GET /orders with `headers`; resolves the status code (or `error:CODE`). */
+function requestWith(port, headers, agent, timeoutMs = 30_000) {
+  return new Promise((resolve) => {
     const req = http.get({ host: '127.0.0.1', port, path: '/orders', headers, agent, timeout: timeoutMs }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode));
@@ -193,6 +222,36 @@ async function precheck(contender, tokens) {
   return { expected, observed };
 }
 
+/**
+ * Pre-check of the DPoP scenario: a bound token with a fresh proof, no token, the same proof
+ * again (express-m2m's replay store refuses it; express-oauth2-jwt-bearer keeps no replay store),
+ * and the bound token downgraded to the Bearer scheme.
+ */
+async function precheckDPoP(contender, dpop, htu) {
+  const agent = new http.Agent({ keepAlive: false });
+  const mint = proofMinter(dpop.key, dpop.token, htu);
+  const proof = mint();
+  const dpopHeaders = (p) => ({ authorization: `DPoP ${dpop.token}`, dpop: p });
+  const observed = {
+    valid: await requestWith(contender.port, dpopHeaders(proof), agent),
+    none: await requestWith(contender.port, {}, agent),
+    replayed: await requestWith(contender.port, dpopHeaders(proof), agent),
+    bearer: await requestWith(contender.port, { authorization: `Bearer ${dpop.token}` }, agent),
+  };
+  agent.destroy();
+  const expected =
+    contender.id === 'no-auth'
+      ? { valid: 200, none: 200, replayed: 200, bearer: 200 }
+      : contender.id === 'express-oauth2-jwt-bearer'
+        ? { valid: 200, none: 401, replayed: 200, bearer: 401 }
+        : { valid: 200, none: 401, replayed: 401, bearer: 401 };
+  if (observed.valid !== 200)
+    throw new SanityError(`${contender.id} answered ${observed.valid} to a valid DPoP-bound token and proof`);
+  if (contender.id.startsWith('express-m2m') && observed.replayed !== 401)
+    throw new SanityError(`${contender.id} answered ${observed.replayed} to a replayed DPoP proof`);
+  return { expected, observed };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Host speed
 // ---------------------------------------------------------------------------------------------
@@ -218,19 +277,23 @@ function calibrateHostSpeed() {
  * `nextToken` is called for every request (autocannon's setupRequest), so the token changes
  * on each one, across all connections.
  */
-async function load(port, { connections, duration, amount, token, nextToken, pids = [] }) {
+async function load(port, { connections, duration, amount, token, nextToken, nextHeaders, pids = [] }) {
   const options = { url: `http://127.0.0.1:${port}/orders`, connections, pipelining: 1, timeout: 10 };
+  // autocannon notices the end of a fixed-count run at its next sample tick (1 s by default):
+  // a short tick lets the smoke run's 300-request runs end in a tenth of a second.
+  if (amount !== undefined && amount <= 1_000) options.sampleInt = 50;
   if (amount !== undefined) options.amount = amount;
   else options.duration = duration;
   let built = 0;
-  if (nextToken !== undefined) {
+  const headersFor = nextHeaders ?? (nextToken && (() => ({ authorization: `Bearer ${nextToken()}` })));
+  if (headersFor !== undefined) {
     options.requests = [
       {
         method: 'GET',
         path: '/orders',
         setupRequest: (req) => {
           built++;
-          return { ...req, headers: { ...req.headers, authorization: `Bearer ${nextToken()}` } };
+          return { ...req, headers: { ...req.headers, ...headersFor() } };
         },
       },
     ];
@@ -275,6 +338,8 @@ const SCENARIO_INFO = {
   hot: { title: '1b. Same token, after 10,000 other tokens', expected: () => 200 },
   distinct: { title: '2. A new token on every request', expected: () => 200 },
   badsig: { title: '3. Bad signature', expected: (id) => (id === 'no-auth' ? 200 : 401) },
+  dpop: { title: '6. DPoP: one bound token, a fresh proof on every request', expected: () => 200 },
+  issuers: { title: '7. 50 issuers configured, same token', expected: () => 200 },
 };
 
 function unexpected(run, expectedStatus) {
@@ -286,9 +351,23 @@ function unexpected(run, expectedStatus) {
 /** Scenarios 1–3: fresh contender processes, warm-up, then interleaved rounds. */
 async function loadScenario(scenario, contenderIds, issuer, tokens, options, sanity) {
   const info = SCENARIO_INFO[scenario];
+  const smoke = options.mode === 'smoke';
   const rotation = new Map(contenderIds.map((id) => [id, 0]));
+  // DPoP: per contender, a supply of one-use proofs for its own URL, refilled before every run.
+  const supplies = new Map();
+  const lastRps = new Map();
+  /** The load of one run of `contender` lasting `seconds`; DPoP proofs are minted here, before the run. */
+  const prepare = (contender, seconds) => {
+    if (scenario !== 'dpop') return workload(contender.id);
+    const supply = supplies.get(contender.id);
+    // Enough proofs for 10,000 req/s (more than any contender serves here) or the fastest rate seen, plus a third.
+    const rate = Math.max(lastRps.get(contender.id) ?? 0, 10_000);
+    supply.refill(options.requests ?? Math.ceil(rate * seconds * 1.35) + 500);
+    const authorization = `DPoP ${tokens.dpop.token}`;
+    return { nextHeaders: () => ({ authorization, dpop: supply.next() }) };
+  };
   const workload = (id) => {
-    if (scenario === 'same' || scenario === 'hot') return { token: tokens.same };
+    if (scenario === 'same' || scenario === 'hot' || scenario === 'issuers') return { token: tokens.same };
     if (scenario === 'badsig') return { token: tokens.badSignature };
     // Each contender walks the rotation from where its previous run stopped, so a token comes
     // back only after `tokens.distinct.length` other tokens: with more tokens than cache.max,
@@ -304,15 +383,25 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
   const contenders = [];
   const prechecks = {};
   try {
-    for (const id of contenderIds) {
-      const contender = await startContender(id, issuer);
-      contenders.push(contender);
-      prechecks[id] = await precheck(contender, tokens);
+    // Started together (nothing is measured yet), checked one by one.
+    const started = await Promise.allSettled(contenderIds.map((id) => startContender(id, issuer)));
+    for (const outcome of started) if (outcome.status === 'fulfilled') contenders.push(outcome.value);
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const contender of contenders) {
+      const { id } = contender;
+      if (scenario === 'dpop') {
+        const htu = `http://127.0.0.1:${contender.port}/orders`;
+        supplies.set(id, proofSupply(proofMinter(tokens.dpop.key, tokens.dpop.token, htu)));
+        prechecks[id] = await precheckDPoP(contender, tokens.dpop, htu);
+      } else {
+        prechecks[id] = await precheck(contender, tokens);
+      }
     }
     if (scenario === 'hot') {
       // Every app first sees cache.max distinct valid tokens (express-m2m's cache is then full),
       // as a busy API with many callers would; then one hot token is measured.
-      const prefill = Math.min(CACHE_MAX, tokens.distinct.length);
+      const prefill = Math.min(options.prefill, tokens.distinct.length);
       for (const contender of contenders) {
         log(`${scenario}: ${contender.id} receives ${prefill} distinct tokens first`);
         let i = 0;
@@ -328,11 +417,12 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
     if (options.warmup > 0) {
       for (const contender of contenders) {
         log(`${scenario}: warm-up ${contender.id} (${options.warmup} s)`);
-        await load(contender.port, {
+        const warm = await load(contender.port, {
           connections: options.connections,
           duration: options.warmup,
-          ...workload(contender.id),
+          ...prepare(contender, options.warmup),
         });
+        lastRps.set(contender.id, warm.rps);
       }
     }
     const runs = Object.fromEntries(contenderIds.map((id) => [id, []]));
@@ -343,19 +433,27 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
         let run;
         const attempts = [];
         for (let attempt = 1; ; attempt++) {
-          await sleep(250);
+          const work = prepare(contender, options.duration);
+          if (!smoke) await sleep(250);
           const quiet =
             options.quietWait > 0
               ? await waitForQuiet(pids, { threshold: options.maxOtherCpu, maxWaitMs: options.quietWait * 1000 })
               : undefined;
-          const before = hostSpeed();
+          // The host-speed probes (200 ms per run) only matter to timed runs.
+          const before = smoke ? 1 : hostSpeed();
           const current = await load(contender.port, {
             connections: options.connections,
             duration: options.duration,
+            amount: options.requests,
             pids: pids.slice(1),
-            ...workload(contender.id),
+            ...work,
           });
-          current.hostSpeed = Math.min(before, hostSpeed());
+          current.hostSpeed = smoke ? 1 : Math.min(before, hostSpeed());
+          if (scenario === 'dpop') {
+            current.proofsOnDemand = supplies.get(contender.id).mintedOnDemand;
+            supplies.get(contender.id).mintedOnDemand = 0;
+          }
+          lastRps.set(contender.id, Math.max(lastRps.get(contender.id) ?? 0, current.rps));
           current.waitedMs = quiet?.waitedMs ?? 0;
           attempts.push(current);
           const busy = current.foreignCpu !== null && current.foreignCpu > options.maxOtherCpu;
@@ -381,6 +479,8 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
         }
         run.attempts = attempts.length;
         run.round = round;
+        // The app's memory after this run (outside the measured time; the forced GCs hit every app alike).
+        run.memory = await queryMemory(contender.child);
         run.unexpected = unexpected(run, info.expected(contender.id));
         runs[contender.id].push(run);
         log(
@@ -400,7 +500,7 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
           if (scenario === 'badsig' && contender.id === 'express-m2m' && bad > 0) {
             sanity.push(`${info.title}: express-m2m answered ${bad} requests with something other than 401`);
           }
-          if (scenario === 'distinct' && attempt.built < attempt.sent) {
+          if ((scenario === 'distinct' || scenario === 'dpop') && attempt.built < attempt.sent) {
             sanity.push(
               `${info.title}: ${contender.id}: only ${attempt.built} tokens built for ${attempt.sent} requests`,
             );
@@ -408,7 +508,25 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
         }
       }
     }
-    return { scenario, title: info.title, runs, prechecks };
+    // Memory after the timed rounds: the median of the readings after each round (RSS after the
+    // forced GCs flips by tens of MiB depending on whether V8 handed its young generation back),
+    // and the peak RSS of the whole scenario.
+    const memory = {};
+    for (const contender of contenders) {
+      const readings = runs[contender.id].map((run) => run.memory).filter((m) => m !== undefined);
+      if (readings.length === 0) continue;
+      const of = (key) => median(readings.map((m) => m[key]));
+      memory[contender.id] = {
+        rss: of('rss'),
+        rssAfterGc: of('rssAfterGc'),
+        heapUsed: of('heapUsed'),
+        heapTotal: of('heapTotal'),
+        external: of('external'),
+        peakRss: Math.max(...readings.map((m) => m.peakRss ?? 0)),
+        readings: readings.map((m) => m.rssAfterGc),
+      };
+    }
+    return { scenario, title: info.title, runs, prechecks, memory };
   } finally {
     await Promise.all(contenders.map((c) => stopChild(c.child)));
   }
@@ -474,151 +592,6 @@ async function kidFlood(id, issuer, tokens, options) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Budget
-// ---------------------------------------------------------------------------------------------
-
-const median = (values) => {
-  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-
-function summarizeScenario(result) {
-  const rows = {};
-  for (const [id, runs] of Object.entries(result.runs)) {
-    const statuses = {};
-    for (const run of runs)
-      for (const [code, n] of Object.entries(run.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
-    rows[id] = {
-      rps: median(runs.map((r) => r.rps)),
-      p50: median(runs.map((r) => r.p50)),
-      p99: median(runs.map((r) => r.p99)),
-      perRound: runs.map((r) => r.rps),
-      non2xx: runs.reduce((sum, r) => sum + r.non2xx, 0),
-      unexpected: runs.reduce((sum, r) => sum + r.unexpected, 0),
-      errors: runs.reduce((sum, r) => sum + r.errors + r.timeouts, 0),
-      total: runs.reduce((sum, r) => sum + r.total, 0),
-      tokensPerRun: median(runs.map((r) => r.built)),
-      cpuPerRequest: median(runs.map((r) => r.cpuPerRequest ?? NaN)),
-      loopCpuPerRequest: median(runs.map((r) => r.loopCpuPerRequest ?? NaN)),
-      foreignCpu: runs.some((r) => r.foreignCpu !== null) ? Math.max(...runs.map((r) => r.foreignCpu ?? 0)) : null,
-      repeated: runs.reduce((sum, r) => sum + (r.attempts ?? 1) - 1, 0),
-      disturbed: runs.filter((r) => r.disturbed).length,
-      hostSpeed: runs.some((r) => r.hostSpeed !== undefined) ? Math.min(...runs.map((r) => r.hostSpeed ?? 1)) : null,
-      statuses,
-    };
-  }
-  const base = rows['no-auth'];
-  const peer = rows['express-oauth2-jwt-bearer'];
-  const jose = rows.jose;
-  // Paired ratios: round i of a contender against round i of the reference, run back to back,
-  // so a change of the host's speed between rounds cancels out; the median of those is robust
-  // to one disturbed round.
-  const paired = (row, reference) => median(row.perRound.map((rps, i) => rps / reference.perRound[i]));
-  for (const row of Object.values(rows)) {
-    row.vsNoAuth = base ? row.rps / base.rps : NaN;
-    row.vsPeer = peer ? row.rps / peer.rps : NaN;
-    row.pairedVsNoAuth = base ? paired(row, base) : NaN;
-    row.pairedVsPeer = peer ? paired(row, peer) : NaN;
-    row.vsJose = jose ? row.rps / jose.rps : NaN;
-    row.pairedVsJose = jose ? paired(row, jose) : NaN;
-  }
-  return rows;
-}
-
-function memoryVerdict(memory) {
-  const at = (n) => memory.samples.find((s) => s.tokens === n);
-  const fill = at(2 * memory.cacheMax);
-  const last = memory.samples.at(-1);
-  if (fill === undefined || last === undefined || last.tokens < 3 * memory.cacheMax) {
-    return { evaluated: false, note: `needs at least ${3 * memory.cacheMax} tokens` };
-  }
-  const fillGrowth = fill.heapUsed - memory.baseline.heapUsed;
-  const finalGrowth = last.heapUsed - memory.baseline.heapUsed;
-  const limit = 1.25 * fillGrowth + 4 * 2 ** 20;
-  const cacheOk = last.cacheSize === null || last.cacheSize <= memory.cacheMax;
-  return { evaluated: true, fillGrowth, finalGrowth, limit, pass: finalGrowth <= limit && cacheOk, cacheOk };
-}
-
-function budget(summary, cold, flood, memories) {
-  const rows = [];
-  const add = (name, value, target, pass) => rows.push({ name, value, target, pass });
-  // A throughput ratio passes only when both estimates meet it: the ratio of the medians and
-  // the median of the per-round (paired) ratios. Under host noise they differ by a few percent;
-  // a budget met by one and missed by the other is within the noise and counts as missed.
-  const ratioRow = (scenario, key, name, minimum, info = false) => {
-    const row = scenario?.['express-m2m'];
-    if (row === undefined) return;
-    const value = row[key];
-    const paired = row[`paired${key[0].toUpperCase()}${key.slice(1)}`];
-    const lowest = Math.min(value, paired);
-    const pass = Number.isFinite(lowest) ? lowest >= minimum : undefined;
-    rows.push({
-      name,
-      value,
-      paired,
-      target: info ? `(≥ ${minimum.toFixed(2)})` : `≥ ${minimum.toFixed(2)}`,
-      pass,
-      info,
-    });
-  };
-  ratioRow(summary.same, 'vsNoAuth', 'Same token: express-m2m ÷ no-auth', BUDGET.sameVsNoAuth);
-  ratioRow(summary.same, 'vsPeer', 'Same token: express-m2m ÷ express-oauth2-jwt-bearer', BUDGET.sameVsPeer);
-  // Not a budget line, but the same "reused token" promise in a busier state.
-  ratioRow(summary.hot, 'vsNoAuth', 'Same token, cache full: express-m2m ÷ no-auth', BUDGET.sameVsNoAuth, true);
-  ratioRow(
-    summary.hot,
-    'vsPeer',
-    'Same token, cache full: express-m2m ÷ express-oauth2-jwt-bearer',
-    BUDGET.sameVsPeer,
-    true,
-  );
-  ratioRow(
-    summary.distinct,
-    'vsPeer',
-    'New token per request: express-m2m ÷ express-oauth2-jwt-bearer',
-    BUDGET.distinctVsPeer,
-  );
-  ratioRow(summary.distinct, 'vsJose', 'New token per request: express-m2m ÷ hand-written jose', BUDGET.distinctVsJose);
-  ratioRow(summary.badsig, 'vsPeer', 'Bad signature: express-m2m ÷ express-oauth2-jwt-bearer', BUDGET.badsigVsPeer);
-  const coldM2M = cold?.find((c) => c.id === 'express-m2m');
-  if (coldM2M) {
-    add(
-      `Cold start (${coldM2M.requests} concurrent): discovery fetches`,
-      coldM2M.discovery,
-      '= 1',
-      coldM2M.discovery === 1,
-    );
-    add(`Cold start (${coldM2M.requests} concurrent): JWKS fetches`, coldM2M.jwks, '= 1', coldM2M.jwks === 1);
-    const ok = coldM2M.statuses[200] ?? 0;
-    add('Cold start: requests answered 200', ok, `= ${coldM2M.requests}`, ok === coldM2M.requests);
-  }
-  const floodM2M = flood?.find((f) => f.id === 'express-m2m');
-  if (floodM2M) {
-    add(
-      `Kid flood (${floodM2M.requests} tokens, ${floodM2M.run.seconds.toFixed(1)} s): JWKS fetches`,
-      floodM2M.jwks,
-      `≤ ${floodM2M.allowed} (1 per ${COOLDOWN} s cooldown window)`,
-      floodM2M.jwks <= floodM2M.allowed,
-    );
-    add('Kid flood: 5xx answers', floodM2M.run.status5xx, '= 0', floodM2M.run.status5xx === 0);
-    add('Kid flood: a valid token right after the flood', floodM2M.after, '= 200', floodM2M.after === 200);
-  }
-  for (const memory of memories ?? []) {
-    const verdict = memoryVerdict(memory);
-    if (!verdict.evaluated) continue;
-    add(
-      `Memory (${memory.alg}, ${memory.tokens.toLocaleString('en-US')} tokens): heap growth`,
-      verdict.finalGrowth,
-      `≤ 1.25 × growth at ${(2 * memory.cacheMax).toLocaleString('en-US')} tokens + 4 MiB = ${(verdict.limit / 2 ** 20).toFixed(1)} MiB`,
-      verdict.pass,
-    );
-  }
-  return rows;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------
 
@@ -637,6 +610,10 @@ function mintTokens(options, issuer, key) {
     distinct: [],
     flood: [],
   };
+  if (options.scenarios.includes('dpop')) {
+    const proofKey = createProofKey();
+    tokens.dpop = { key: proofKey, token: mint({ ...claims(9_000_003), cnf: { jkt: proofKey.jkt } }) };
+  }
   const needDistinct = options.scenarios.some((s) => s === 'distinct' || s === 'hot' || s === 'cold');
   if (needDistinct) for (let i = 0; i < Math.max(options.tokens, 1); i++) tokens.distinct.push(mint(claims(i)));
   if (options.scenarios.includes('flood')) {
@@ -663,7 +640,14 @@ async function runProfile(options, issuer, tokens, env) {
       let run;
       let requests = 4; // the pre-check
       try {
-        await precheck(contender, tokens);
+        let supply;
+        if (scenario === 'dpop') {
+          const htu = `http://127.0.0.1:${contender.port}/orders`;
+          await precheckDPoP(contender, tokens.dpop, htu);
+          supply = proofSupply(proofMinter(tokens.dpop.key, tokens.dpop.token, htu));
+        } else {
+          await precheck(contender, tokens);
+        }
         let i = 0;
         if (scenario === 'hot') {
           const amount = Math.min(CACHE_MAX, tokens.distinct.length);
@@ -675,11 +659,17 @@ async function runProfile(options, issuer, tokens, env) {
             })
           ).total;
         }
+        const dpopAuthorization = `DPoP ${tokens.dpop?.token}`;
         const work =
           scenario === 'distinct'
             ? { nextToken: () => tokens.distinct[i++ % tokens.distinct.length] }
-            : { token: tokens.same };
+            : scenario === 'dpop'
+              ? { nextHeaders: () => ({ authorization: dpopAuthorization, dpop: supply.next() }) }
+              : { token: tokens.same };
+        // DPoP proofs for a generous 10,000 req/s, minted before each run (see the dpop scenario).
+        const refill = (seconds) => supply?.refill(Math.ceil(10_000 * seconds));
         if (options.warmup > 0) {
+          refill(options.warmup);
           const warm = await load(contender.port, {
             connections: options.connections,
             duration: options.warmup,
@@ -688,6 +678,7 @@ async function runProfile(options, issuer, tokens, env) {
           requests += warm.total;
         }
         log(`profile ${id} ${scenario}: ${options.duration} s under --cpu-prof`);
+        refill(options.duration);
         run = await load(contender.port, { connections: options.connections, duration: options.duration, ...work });
         requests += run.total;
       } finally {
@@ -735,7 +726,7 @@ async function main() {
   let issuerProcess;
   let tokens;
   if (needHttp) {
-    calibrateHostSpeed();
+    if (options.mode !== 'smoke') calibrateHostSpeed();
     // Tokens carry the issuer's URL, known once it listens: start it with the public key, then mint.
     const key = createRsaKey('bench-key-1');
     issuerProcess = await startIssuerProcess({ keys: [key.jwk] });
@@ -760,18 +751,23 @@ async function main() {
   try {
     if (needHttp) {
       for (const scenario of options.scenarios.filter((s) => s in SCENARIO_INFO)) {
-        const result = await loadScenario(scenario, options.contenders, issuerProcess, tokens, options, sanity);
+        const ids = scenarioContenders(scenario, options.contenders);
+        if (ids.length < 2) {
+          log(`${scenario}: skipped (no contender to compare with among ${options.contenders.join(', ')})`);
+          continue;
+        }
+        const result = await loadScenario(scenario, ids, issuerProcess, tokens, options, sanity);
         data.scenarios[scenario] = result;
         data.summary[scenario] = summarizeScenario(result);
       }
       if (options.scenarios.includes('cold')) {
         data.cold = [];
-        for (const id of options.contenders.filter((c) => c !== 'no-auth'))
+        for (const id of scenarioContenders('cold', options.contenders))
           data.cold.push(await coldStart(id, issuerProcess, tokens, options));
       }
       if (options.scenarios.includes('flood')) {
         data.flood = [];
-        for (const id of options.contenders.filter((c) => c !== 'no-auth'))
+        for (const id of scenarioContenders('flood', options.contenders))
           data.flood.push(await kidFlood(id, issuerProcess, tokens, options));
       }
     }
@@ -784,7 +780,8 @@ async function main() {
     const microOptions = {
       seconds: options.microSeconds,
       rounds: options.microRounds,
-      tokens: Math.max(options.tokens, CACHE_MAX + 2_000),
+      // Past cache.max so "distinct" is a miss, except in a smoke run, which only checks that it works.
+      tokens: options.mode === 'smoke' ? options.tokens : Math.max(options.tokens, CACHE_MAX + 2_000),
       maxOtherCpu: options.maxOtherCpu,
       retries: options.retries,
       quietWait: Math.min(options.quietWait, 10),
@@ -814,7 +811,7 @@ async function main() {
     }
   }
 
-  data.budget = budget(data.summary, data.cold, data.flood, data.memory);
+  data.budget = budget(data.summary, data.cold, data.flood, data.memory, data.scenarios);
   data.memoryVerdicts = data.memory?.map(memoryVerdict);
   data.elapsedSeconds = (performance.now() - startedAt) / 1000;
   env.loadavgEnd = os.loadavg();

@@ -4,6 +4,7 @@
  *   GET  /__counts            → { "<path>": n, ... }
  *   POST /__reset             → zeroes the counters
  *   POST /__config?delay=MS   → delays every discovery/JWKS answer by MS milliseconds
+ * Paths under `/tenant-N/` serve further issuers (`{base}/tenant-N/`) with the same keys.
  */
 import http from 'node:http';
 
@@ -38,16 +39,19 @@ export function startIssuer({ jwks, host = '127.0.0.1', port = 0 }) {
     counts[path] = (counts[path] ?? 0) + 1;
     let status = 404;
     let body = { error: 'not_found' };
-    if (req.method === 'GET' && path === OIDC_PATH) {
+    // `/tenant-N` prefixes are further issuers with the same keys (the 50-issuer configuration).
+    const tenant = /^\/tenant-\d+(?=\/)/.exec(path)?.[0] ?? '';
+    const local = path.slice(tenant.length);
+    if (req.method === 'GET' && local === OIDC_PATH) {
       status = 200;
       body = {
-        issuer: `${base}/`,
-        jwks_uri: `${base}${JWKS_PATH}`,
-        token_endpoint: `${base}/oauth/token`,
+        issuer: `${base}${tenant}/`,
+        jwks_uri: `${base}${tenant}${JWKS_PATH}`,
+        token_endpoint: `${base}${tenant}/oauth/token`,
         id_token_signing_alg_values_supported: ['RS256'],
         grant_types_supported: ['client_credentials'],
       };
-    } else if (req.method === 'GET' && path === JWKS_PATH) {
+    } else if (req.method === 'GET' && local === JWKS_PATH) {
       status = 200;
       body = jwks;
     }

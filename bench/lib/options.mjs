@@ -5,10 +5,34 @@ import { parseArgs } from 'node:util';
 import { BUDGET } from './budget.mjs';
 
 /** The contenders of a default run. */
-export const CONTENDERS = ['no-auth', 'express-m2m', 'express-oauth2-jwt-bearer', 'express-jwt', 'jose'];
-/** Also available with --contenders: express-m2m with `offloadSignatures: false` (signatures checked on the event loop). */
-export const OPTIONAL_CONTENDERS = ['express-m2m-sync'];
-export const SCENARIOS = ['same', 'hot', 'distinct', 'badsig', 'cold', 'flood'];
+export const CONTENDERS = ['no-auth', 'express-m2m', 'express-oauth2-jwt-bearer', 'express-jwt', 'jose', 'fast-jwt'];
+/**
+ * Also available with --contenders: express-m2m with `offloadSignatures: false` (signatures
+ * checked on the event loop). `express-m2m-50-issuers` (50 trusted issuers) runs in the `issuers`
+ * scenario whenever express-m2m does.
+ */
+export const OPTIONAL_CONTENDERS = ['express-m2m-sync', 'express-m2m-50-issuers'];
+export const SCENARIOS = ['same', 'hot', 'distinct', 'badsig', 'dpop', 'issuers', 'cold', 'flood'];
+
+/** Contenders that accept DPoP-bound tokens with proofs (no-auth takes anything: the ceiling). */
+const DPOP_CONTENDERS = ['no-auth', 'express-m2m', 'express-oauth2-jwt-bearer', 'express-m2m-sync'];
+
+/** The contenders a scenario runs, in the order given: each scenario compares only what it can. */
+export function scenarioContenders(scenario, contenders) {
+  const plain = contenders.filter((id) => id !== 'express-m2m-50-issuers');
+  switch (scenario) {
+    case 'dpop':
+      return plain.filter((id) => DPOP_CONTENDERS.includes(id));
+    case 'issuers':
+      // The single-issuer figure and the 50-issuer one, back to back.
+      return contenders.includes('express-m2m') ? ['express-m2m', 'express-m2m-50-issuers'] : [];
+    case 'cold':
+    case 'flood':
+      return plain.filter((id) => id !== 'no-auth');
+    default:
+      return plain;
+  }
+}
 export const PARTS = ['http', 'micro', 'memory'];
 
 /** The default `cache.max` of express-m2m's verified-token cache. */
@@ -16,8 +40,12 @@ export const CACHE_MAX = 10_000;
 /** The default `jwks.cooldown` of express-m2m, in seconds. */
 export const COOLDOWN = 30;
 
+const CACHE_MAX_DEFAULT = 10_000;
+
 const MODES = {
   full: {
+    requests: undefined,
+    prefill: CACHE_MAX_DEFAULT,
     rounds: 3,
     duration: 5,
     warmup: 2,
@@ -37,6 +65,8 @@ const MODES = {
     quietWait: 30,
   },
   quick: {
+    requests: undefined,
+    prefill: CACHE_MAX_DEFAULT,
     rounds: 3,
     duration: 2,
     warmup: 1,
@@ -58,7 +88,10 @@ const MODES = {
   smoke: {
     rounds: 1,
     duration: 1,
-    warmup: 0.2,
+    // A fixed number of requests per run instead of a duration (autocannon times in whole seconds).
+    requests: 300,
+    prefill: 300,
+    warmup: 0,
     connections: 50,
     tokens: 2_000,
     flood: 200,
@@ -80,18 +113,20 @@ export const USAGE = `Usage: node bench/run.mjs [options]        (npm run bench 
 
 Modes (defaults differ, explicit options win):
   (none)                 full run: 3 rounds x 5 s, 25,000 rotating tokens, micro 3 rounds x 1 s/case,
-                         memory 1,000,000 HS256 + 50,000 RS256 tokens (about 8 minutes)
+                         memory 1,000,000 HS256 + 50,000 RS256 tokens (about 15 minutes)
   --quick                3 rounds x 2 s, shorter micro-bench and memory check (about 3 minutes)
-  --smoke                1 round x 1 s, tiny micro/memory: checks that the harness works (CI);
+  --smoke                1 round x 300 requests, tiny micro/memory: checks that the harness works (CI);
                          never fails on timing
   --profile              no comparison: run express-m2m (or --contenders) under the same-token and
-                         distinct-token load (or --scenarios same,hot,distinct) with node --cpu-prof
+                         distinct-token load (or --scenarios same,hot,distinct,dpop) with node --cpu-prof
                          and print the top self-time functions
 
 Options:
   --rounds N             interleaved rounds (A B C D E, A B C D E, ...)          [3]
   --duration S           seconds per measured run                               [5]
   --warmup S             seconds of warm-up load per contender and scenario      [2]
+  --requests N           a fixed number of requests per measured run instead of
+                         --duration (smoke: 300)
   --connections N        autocannon connections                                 [50]
   --tokens N             distinct valid tokens in rotation (scenario 2); keep it
                          above cache.max (10,000) so express-m2m gets no cache hits [25000]
@@ -101,7 +136,9 @@ Options:
   --contenders a,b       subset of: ${CONTENDERS.join(', ')} (the default), and
                          ${OPTIONAL_CONTENDERS.join(', ')} (express-m2m with offloadSignatures: false)
   --scenarios a,b        subset of: ${SCENARIOS.join(', ')}
-                         (hot = the same token once the apps have seen 10,000 other tokens)
+                         (hot = the same token once the apps have seen 10,000 other tokens;
+                         dpop = one DPoP-bound token, a fresh ES256 proof per request;
+                         issuers = the same token, express-m2m with 1 and with 50 issuers)
   --parts a,b            subset of: ${PARTS.join(', ')}                     [all]
   --micro-seconds S      seconds per micro-benchmark measurement                [1]
   --micro-rounds N       interleaved rounds of the micro-benchmark (median)      [3]
@@ -150,6 +187,7 @@ export function parseOptions(argv) {
       rounds: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      requests: { type: 'string' },
       connections: { type: 'string' },
       tokens: { type: 'string' },
       flood: { type: 'string' },
@@ -193,6 +231,9 @@ export function parseOptions(argv) {
     rounds: values.rounds ? num(values.rounds, 'rounds', { integer: true, min: 1 }) : d.rounds,
     duration: values.duration ? num(values.duration, 'duration', { min: 0.5 }) : values.profile ? 10 : d.duration,
     warmup: values.warmup !== undefined ? num(values.warmup, 'warmup') : d.warmup,
+    requests: values.requests ? num(values.requests, 'requests', { integer: true, min: 1 }) : d.requests,
+    // Distinct tokens an app sees before the hot token is measured (scenario 1b).
+    prefill: d.prefill,
     connections: values.connections ? num(values.connections, 'connections', { integer: true, min: 1 }) : d.connections,
     tokens: values.tokens ? num(values.tokens, 'tokens', { integer: true, min: 1 }) : d.tokens,
     flood: values.flood ? num(values.flood, 'flood', { integer: true, min: 1 }) : d.flood,
@@ -231,6 +272,6 @@ export function parseOptions(argv) {
     parts: values.parts ? list(values.parts, PARTS, 'parts') : values.profile ? ['http'] : [...PARTS],
   };
   if (options.profile)
-    options.scenarios = options.scenarios.filter((s) => s === 'same' || s === 'hot' || s === 'distinct');
+    options.scenarios = options.scenarios.filter((s) => ['same', 'hot', 'distinct', 'dpop'].includes(s));
   return options;
 }

@@ -1,7 +1,7 @@
 /**
  * Markdown rendering of the benchmark results.
  */
-import { BUDGET_TABLE, NOT_MEASURED } from './budget.mjs';
+import { BUDGET_TABLE, rssRatios } from './budget.mjs';
 import { CACHE_MAX, COOLDOWN } from './options.mjs';
 
 const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
@@ -85,6 +85,14 @@ const SCENARIO_NOTES = {
     }`,
   badsig:
     'Every request carries the same token with a valid kid but a signature made by another key; every auth contender must answer 401 (no-auth answers 200: it is only the ceiling).',
+  dpop:
+    'Every request carries `Authorization: DPoP <token>` — one token bound to an ES256 key (`cnf.jkt`) — and a `DPoP` header with a proof used once: ' +
+    'a unique `jti`, the current `iat`, `htm`/`htu` of the request and `ath` of the token. The proofs are signed with node:crypto before each run ' +
+    '(a batch per contender and run, sized from the fastest rate seen), not while it is measured. express-m2m runs with its defaults: `dpop.mode` ' +
+    "`'allowed'` and the in-memory replay store, which records every `jti`; express-oauth2-jwt-bearer with `dpop: { enabled: true }` (it keeps no replay store). " +
+    'Only contenders that check DPoP run here; no-auth is the ceiling.',
+  issuers:
+    'The same token on every request, to express-m2m configured with one issuer and to express-m2m configured with 50 (`issuers`: 49 other tenants, each with its own discovery URL, then the real one). Nothing is fetched for an issuer no token names.',
 };
 
 function scenarioSection(key, result, summary, options) {
@@ -96,8 +104,7 @@ function scenarioSection(key, result, summary, options) {
     ms(row.p50),
     ms(row.p99),
     `${int(key === 'badsig' && id === 'no-auth' ? 0 : row.unexpected)}${row.errors ? ` (${int(row.errors)} errors)` : ''}`,
-    ratio(row.vsNoAuth),
-    ratio(row.vsPeer),
+    ...(key === 'issuers' ? [ratio(row.vsSingle)] : [ratio(row.vsNoAuth), ratio(row.vsPeer)]),
     row.perRound.map((v) => int(v)).join(' / '),
     Number.isFinite(row.cpuPerRequest) ? `${int(row.cpuPerRequest)} / ${int(row.loopCpuPerRequest)}` : '—',
     `${pct(row.foreignCpu)} / ${pct(row.hostSpeed)}${row.repeated ? ` (${row.repeated} repeated${row.disturbed ? `, ${row.disturbed} still disturbed` : ''})` : ''}`,
@@ -111,8 +118,7 @@ function scenarioSection(key, result, summary, options) {
         'p50 ms',
         'p99 ms',
         expectedLabel,
-        '× no-auth',
-        '× oauth2-jwt-bearer',
+        ...(key === 'issuers' ? ['× 1 issuer'] : ['× no-auth', '× oauth2-jwt-bearer']),
         'req/s per round',
         'app CPU µs/req (all / event loop)',
         'other CPU / host speed',
@@ -126,7 +132,71 @@ function scenarioSection(key, result, summary, options) {
       .join(', ');
     lines.push('', `Tokens built per run (median, one per request): ${built}.`);
   }
+  if (key === 'dpop') {
+    const proofs = Object.entries(summary)
+      .map(([id, row]) => `${id} ${int(row.tokensPerRun)}`)
+      .join(', ');
+    const onDemand = Object.values(result.runs)
+      .flat()
+      .reduce((sum, run) => sum + (run.proofsOnDemand ?? 0), 0);
+    lines.push(
+      '',
+      `Proofs sent per run (median, one per request): ${proofs}; minted during a measured run because its batch ran out: ${int(onDemand)}.`,
+    );
+  }
   return lines.join('\n');
+}
+
+function dpopPrecheckSection(result) {
+  const rows = Object.entries(result.prechecks).map(([id, { expected, observed }]) => {
+    const cell = (k) =>
+      observed[k] === expected[k] ? String(observed[k]) : `**${observed[k]}** (expected ${expected[k]})`;
+    return [id, cell('valid'), cell('none'), cell('replayed'), cell('bearer')];
+  });
+  return [
+    '### Pre-check of the DPoP scenario',
+    '',
+    table(['contender', 'token + fresh proof', 'no token', 'the same proof again', 'bound token as Bearer'], rows),
+    '',
+    'express-oauth2-jwt-bearer accepts a replayed proof: it keeps no record of `jti`s. express-m2m must refuse it.',
+  ].join('\n');
+}
+
+/** RSS and heap of every app after the timed rounds of each scenario. */
+function appMemorySection(scenarios) {
+  const rows = [];
+  for (const [key, result] of Object.entries(scenarios)) {
+    const peer = result.memory?.['express-oauth2-jwt-bearer'];
+    for (const [id, m] of Object.entries(result.memory ?? {})) {
+      if (m === undefined) continue;
+      rows.push([
+        key,
+        id === 'express-m2m' ? '**express-m2m**' : id,
+        mib(m.rss),
+        `${mib(m.rssAfterGc)}${m.readings?.length > 1 ? ` (${m.readings.map((v) => (v / 2 ** 20).toFixed(0)).join(' / ')})` : ''}`,
+        peer?.rssAfterGc > 0 ? ratio(m.rssAfterGc / peer.rssAfterGc) : '—',
+        mib(m.heapUsed),
+        mib(m.external),
+        mib(m.peakRss),
+      ]);
+    }
+  }
+  if (rows.length === 0) return '';
+  const worst = rssRatios(scenarios).reduce((a, b) => (a === undefined || b.ratio > a.ratio ? b : a), undefined);
+  return [
+    '## Memory of the apps after the timed rounds',
+    '',
+    'Read from each app process after every measured run (outside the measured time): RSS as it was, then RSS and heap after two ' +
+      'forced full GCs (the apps run with `--expose-gc`) and external memory (buffers); each figure is the median over the rounds ' +
+      '(RSS after the GCs per round in brackets, MiB), and the peak RSS (VmHWM) the largest reading. ' +
+      "The memory budget line compares the median RSS after the GCs, express-m2m's with express-oauth2-jwt-bearer's, " +
+      `in every scenario both ran in${worst ? `; the worst is ${worst.scenario} (${ratio(worst.ratio)})` : ''}.`,
+    '',
+    table(
+      ['scenario', 'contender', 'RSS', 'RSS after GC', '× oauth2-jwt-bearer', 'heap after GC', 'external', 'peak RSS'],
+      rows,
+    ),
+  ].join('\n');
 }
 
 function precheckSection(scenarios) {
@@ -208,7 +278,7 @@ function microSection(micro) {
 function memorySection(memories, verdicts) {
   const lines = ['## Memory: distinct tokens through `verify()` with the default cache', ''];
   lines.push(
-    'Each run is its own process started with `--expose-gc`; the heap is read after two `global.gc()` calls. Tokens are minted one at a time ' +
+    'Each run is its own process started with `--expose-gc`; the heap is read after two `global.gc()` calls. Tokens are minted one at a time, each verified twice (a caller reusing its token: the hit keeps it in the cache, which so fills to cache.max), ' +
       '(node:crypto over a pre-encoded header: HMAC for HS256, RSA for RS256) and dropped after `verify()`, so the heap only holds what the verifier keeps. ' +
       'HS256 (`createVerifier({ secret, issuer, audience })`) makes a million tokens affordable: it takes the same `verify()` and cache path, with a shorter signature. ' +
       'RS256 goes through discovery and the JWKS of an in-process issuer, with realistic token sizes, on fewer tokens (RSA signing costs ~0.3 ms per token).',
@@ -228,7 +298,7 @@ function memorySection(memories, verdicts) {
       mib(last?.heapUsed),
       mib((last?.heapUsed ?? NaN) - m.baseline.heapUsed),
       last?.cacheSize === null || last?.cacheSize === undefined ? 'n/a' : int(last.cacheSize),
-      fill ? `${int((fill.heapUsed - m.baseline.heapUsed) / m.cacheMax)} B` : 'n/a',
+      fill ? `${int((fill.heapUsed - m.baseline.heapUsed) / (fill.cacheSize ?? m.cacheMax))} B` : 'n/a',
       `${int(m.tokens / (m.durationMs / 1000))}/s`,
       v.evaluated ? (v.pass ? 'bounded' : '**grows**') : `n/a (${v.note})`,
     ];
@@ -275,6 +345,7 @@ function memorySection(memories, verdicts) {
 function budgetSection(rows, options) {
   const value = (row) => {
     if (typeof row.value !== 'number') return String(row.value);
+    if (row.ratio) return ratio(row.value);
     if (row.name.startsWith('Memory')) return mib(row.value);
     return row.name.includes('÷') ? ratio(row.value) : int(row.value);
   };
@@ -311,7 +382,6 @@ function budgetSection(rows, options) {
     rows.some((r) => r.info)
       ? '\nRows marked "not checked" apply the reused-token budget to a state the budget does not name; `--check` ignores them.'
       : '',
-    `\nNot measured by this harness: ${NOT_MEASURED.join('; ')}.`,
   ].join('\n');
 }
 
@@ -325,7 +395,11 @@ export function renderReport(data) {
       parts.push(scenarioSection(key, scenarios[key], summary[key], options), '');
     if (data.cold) parts.push(coldSection(data.cold, options), '');
     if (data.flood) parts.push(floodSection(data.flood, options), '');
-    if (Object.keys(scenarios).length > 0) parts.push(precheckSection(scenarios), '');
+    const plain = Object.fromEntries(Object.entries(scenarios).filter(([key]) => key !== 'dpop'));
+    if (Object.keys(plain).length > 0) parts.push(precheckSection(plain), '');
+    if (scenarios.dpop) parts.push(dpopPrecheckSection(scenarios.dpop), '');
+    const memory = appMemorySection(scenarios);
+    if (memory) parts.push(memory, '');
   }
   if (data.micro) parts.push(microSection(data.micro), '');
   if (data.memory?.length)
@@ -355,6 +429,7 @@ export function renderProfileReport({ env, options, profiles, command }) {
       same: 'same token',
       hot: 'same token after 10,000 other tokens',
       distinct: 'new token per request',
+      dpop: 'DPoP-bound token, a fresh proof per request',
     }[p.scenario];
     parts.push(`## ${p.id}, ${title}`, '');
     parts.push(
