@@ -3,10 +3,10 @@
  * requireM2M, sharing one Redis (fixtures/api-instance.mjs), reached over HTTP on 127.0.0.1
  * and driven over IPC for what only an instance can do (revoke through its own list).
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { forkRpc } from '../helpers/child-rpc.js';
 import type { ClientKind } from '../helpers/redis.js';
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/api-instance.mjs');
@@ -35,13 +35,6 @@ export interface ApiInstance {
   kill(): Promise<void>;
 }
 
-interface Reply {
-  id: number;
-  ok: boolean;
-  result?: unknown;
-  error?: { name: string; reason?: string; message: string };
-}
-
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable with the instances' clocks. */
 export const preciseNow = (): number => performance.timeOrigin + performance.now();
 
@@ -52,51 +45,21 @@ export async function startApi(
   redisPort: number,
   config: FleetConfig,
 ): Promise<ApiInstance> {
-  const child: ChildProcess = fork(FIXTURE, [buildDir, kind, String(redisPort)], {
-    env: { ...process.env, FLEET_CONFIG: JSON.stringify(config) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const child = forkRpc(FIXTURE, [buildDir, kind, String(redisPort)], {
+    ...process.env,
+    FLEET_CONFIG: JSON.stringify(config),
   });
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  let nextId = 1;
-  child.on('message', (reply: Reply) => {
-    const waiter = pending.get(reply.id);
-    pending.delete(reply.id);
-    if (reply.ok) waiter?.resolve(reply.result);
-    else waiter?.reject(Object.assign(new Error(reply.error?.message), reply.error));
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  void exited.then(() => {
-    for (const waiter of pending.values()) waiter.reject(new Error('the API process exited'));
-    pending.clear();
-  });
-  const wait = (id: number, what: string, timeoutMs: number) =>
-    new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${what} timed out`)), timeoutMs);
-      pending.set(id, {
-        resolve: (value) => (clearTimeout(timer), resolve(value)),
-        reject: (error) => (clearTimeout(timer), reject(error)),
-      });
-    });
-  const kill = async () => {
-    child.kill('SIGKILL');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-  };
   let port: number;
   try {
-    ({ port } = (await wait(0, 'the API start', START_TIMEOUT_MS)) as { port: number });
+    ({ port } = (await child.ready('the API start', START_TIMEOUT_MS)) as { port: number });
   } catch (error) {
-    await kill();
+    await child.kill();
     throw error;
   }
   return {
     url: `http://127.0.0.1:${port}`,
-    call: async <T>(op: string, ...args: unknown[]) => {
-      const id = nextId++;
-      const reply = wait(id, op, CALL_TIMEOUT_MS);
-      child.send({ id, op, args });
-      return (await reply) as T;
-    },
-    kill,
+    call: <T>(op: string, ...args: unknown[]) => child.call<T>(op, args, CALL_TIMEOUT_MS),
+    kill: () => child.kill(),
   };
 }
 

@@ -4,9 +4,9 @@
  * restarting the processes.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { forkRpc } from '../helpers/child-rpc.js';
 import { buildStores } from '../helpers/dist.js';
 import { CLIENT_KINDS, connectClient, startRedis, waitFor } from '../helpers/redis.js';
 import type { ClientKind, RedisServer } from '../helpers/redis.js';
@@ -18,13 +18,6 @@ const HASH = 'express-m2m:revocations:entries';
 interface Instance {
   call<T = unknown>(op: string, ...args: unknown[]): Promise<T>;
   kill(): Promise<void>;
-}
-
-interface Reply {
-  id: number;
-  ok: boolean;
-  result?: unknown;
-  error?: { name: string; reason?: string; message: string };
 }
 
 let buildDir: string;
@@ -47,43 +40,13 @@ afterAll(async () => {
 
 /** Starts an instance process and waits until its revocation list is ready. */
 async function spawnInstance(kind: ClientKind): Promise<Instance> {
-  const child: ChildProcess = fork(FIXTURE, [buildDir, kind, String(server.port)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  let nextId = 1;
-  child.on('message', (reply: Reply) => {
-    const waiter = pending.get(reply.id);
-    pending.delete(reply.id);
-    if (reply.ok) waiter?.resolve(reply.result);
-    else waiter?.reject(Object.assign(new Error(reply.error?.message), reply.error));
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  void exited.then(() => {
-    for (const waiter of pending.values()) waiter.reject(new Error('the instance process exited'));
-  });
-  const wait = (id: number, what: string) =>
-    new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${what} timed out`)), CALL_TIMEOUT_MS);
-      pending.set(id, {
-        resolve: (value) => (clearTimeout(timer), resolve(value)),
-        reject: (error) => (clearTimeout(timer), reject(error)),
-      });
-    });
+  const child = forkRpc(FIXTURE, [buildDir, kind, String(server.port)]);
   const instance: Instance = {
-    call: async <T>(op: string, ...args: unknown[]) => {
-      const id = nextId++;
-      const reply = wait(id, op);
-      child.send({ id, op, args });
-      return (await reply) as T;
-    },
-    kill: async () => {
-      child.kill('SIGKILL');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-    },
+    call: <T>(op: string, ...args: unknown[]) => child.call<T>(op, args, CALL_TIMEOUT_MS),
+    kill: () => child.kill(),
   };
   instances.push(instance);
-  await wait(0, 'the instance start');
+  await child.ready('the instance start', CALL_TIMEOUT_MS);
   return instance;
 }
 
