@@ -13,7 +13,12 @@ import type { JWTPayload } from 'jose';
 import type { M2MAuth, VerificationRequest } from './auth.js';
 import { readConfirmation } from './binding/confirmation.js';
 import { createNonceSource, type NonceSource } from './binding/dpop-nonce.js';
-import { ProofFailure, verifyDPoPProof, type VerifiedDPoPProof } from './binding/dpop-proof.js';
+import {
+  ProofFailure,
+  verifyDPoPProof,
+  verifyDPoPProofOffThread,
+  type VerifiedDPoPProof,
+} from './binding/dpop-proof.js';
 import { certificateThumbprint } from './binding/mtls.js';
 import type { ResolvedOptions } from './options/resolve.js';
 import type { ReplayStore } from './options/types.js';
@@ -56,9 +61,12 @@ export class SenderConstraint {
   private readonly clockTolerance: number;
   private readonly nonces: NonceSource | undefined;
   private readonly replayStore: ReplayStore | undefined;
+  /** Proof signatures on libuv's thread pool, like access-token signatures (`offloadSignatures`). */
+  private readonly offloadSignatures: boolean;
 
   constructor(options: ResolvedOptions) {
     this.dpop = options.dpop;
+    this.offloadSignatures = options.offloadSignatures;
     this.mtls = options.mtls;
     this.clockTolerance = options.clockTolerance;
     this.nonces = options.dpop.nonce === undefined ? undefined : createNonceSource(options.dpop.nonce);
@@ -135,9 +143,10 @@ export class SenderConstraint {
     request: VerificationRequest,
     now: number,
   ): M2MAuth | Promise<M2MAuth> {
-    let proof: VerifiedDPoPProof;
+    const verifyProof = this.offloadSignatures ? verifyDPoPProofOffThread : verifyDPoPProof;
+    let proof: VerifiedDPoPProof | Promise<VerifiedDPoPProof>;
     try {
-      proof = verifyDPoPProof(request.dpopProof, {
+      proof = verifyProof(request.dpopProof, {
         method: request.method,
         url: request.url,
         accessToken: entry.auth.token,
@@ -151,6 +160,22 @@ export class SenderConstraint {
     } catch (error) {
       throw this.proofRefusal(error, now);
     }
+    if (!(proof instanceof Promise)) return this.recordProof(entry, proof, request, now);
+    return proof.then(
+      (verified) => this.recordProof(entry, verified, request, now),
+      (error: unknown) => {
+        throw this.proofRefusal(error, now);
+      },
+    );
+  }
+
+  /** A verified proof: a fresh nonce when due, then its `jti` into the replay store. */
+  private recordProof(
+    entry: VerifiedToken,
+    proof: VerifiedDPoPProof,
+    request: VerificationRequest,
+    now: number,
+  ): M2MAuth | Promise<M2MAuth> {
     if (proof.nonceStatus === 'renew' && this.nonces !== undefined) {
       request.responseHeaders = { ...request.responseHeaders, 'DPoP-Nonce': this.nonces.issue(now) };
     }

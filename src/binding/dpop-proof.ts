@@ -8,7 +8,7 @@
  * 2. structure: the canonical compact JWS form (three parts of unpadded base64url), a JSON
  *    object header, no `crit`; `typ` exactly `dpop+jwt`; `alg` allowed and asymmetric;
  * 3. the `jwk` header: a public key that fits `alg` (see `importProofKey`);
- * 4. the signature, with that key (synchronous node:crypto);
+ * 4. the signature, with that key (node:crypto, synchronously or on libuv's thread pool);
  * 5. the claims, only now decoded: `htm`, `htu`, `iat` window, `exp` and `nbf` when present,
  *    `jti`, `ath`;
  * 6. the key thumbprint against the token's `cnf.jkt` — reason `binding_mismatch`;
@@ -20,10 +20,10 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { isAsymmetricAlgorithm } from '../algorithms.js';
 import { decodeBase64url, decodeJsonObject, isCanonicalCompact } from '../jwt/compact.js';
-import { verifySignature } from '../jwt/signature.js';
+import { verifySignature, verifySignatureOffThread } from '../jwt/signature.js';
 import type { NonceSource } from './dpop-nonce.js';
 import { normalizeHtu } from './htu.js';
 import { importProofKey } from './proof-key.js';
@@ -109,7 +109,7 @@ export const PROOF_FAILURES = Object.freeze({
 } as const);
 
 /**
- * Verifies the `DPoP` header of a request.
+ * Verifies the `DPoP` header of a request, the signature synchronously.
  *
  * @param proofHeader - the header as Node gives it (`req.headers.dpop`); an array or a value
  *   with a comma means several headers. Count `req.rawHeaders` too, to be sure.
@@ -128,6 +128,40 @@ export function verifyDPoPProof(
   proofHeader: string | readonly string[] | undefined,
   context: DPoPProofContext,
 ): VerifiedDPoPProof {
+  const signed = readSignedProof(proofHeader, context);
+  return checkClaims(signed, verifySignature(signed.alg, signed.key, signed.signingInput, signed.signature), context);
+}
+
+/**
+ * {@link verifyDPoPProof} with the signature checked on libuv's thread pool, so the event loop
+ * serves other requests meanwhile (an ES256 check is the largest cost of a DPoP request). The
+ * same checks in the same order: everything before the signature fails synchronously, the rest
+ * through the promise.
+ *
+ * @throws ProofFailure, synchronously or through the promise — nothing else.
+ */
+export function verifyDPoPProofOffThread(
+  proofHeader: string | readonly string[] | undefined,
+  context: DPoPProofContext,
+): VerifiedDPoPProof | Promise<VerifiedDPoPProof> {
+  const signed = readSignedProof(proofHeader, context);
+  const valid = verifySignatureOffThread(signed.alg, signed.key, signed.signingInput, signed.signature);
+  if (typeof valid === 'boolean') return checkClaims(signed, valid, context);
+  return valid.then((checked) => checkClaims(signed, checked, context));
+}
+
+/** A proof whose structure, header and key passed, ready for its signature check. */
+interface SignedProof {
+  alg: string;
+  key: KeyObject;
+  jkt: string;
+  signingInput: Buffer;
+  signature: Buffer;
+  encodedPayload: string;
+}
+
+/** Steps 1–3: one well-formed proof, its header, its algorithm and key. */
+function readSignedProof(proofHeader: unknown, context: DPoPProofContext): SignedProof {
   const proof = singleProof(proofHeader);
   if (!isCanonicalCompact(proof)) fail(PROOF_FAILURES.malformed);
   const [encodedHeader, encodedPayload, encodedSignature] = proof.split('.') as [string, string, string];
@@ -140,23 +174,27 @@ export function verifyDPoPProof(
 
   const signature = decodeBase64url(encodedSignature) ?? fail(PROOF_FAILURES.malformed);
   const signingInput = Buffer.from(proof.slice(0, encodedHeader.length + 1 + encodedPayload.length), 'latin1');
-  if (!verifySignature(alg, proofKey.key, signingInput, signature)) fail(PROOF_FAILURES.signature);
+  return { alg, key: proofKey.key, jkt: proofKey.jkt, signingInput, signature, encodedPayload };
+}
 
-  const claims = decodeJsonObject(encodedPayload) ?? fail(PROOF_FAILURES.malformed);
+/** Steps 4–7: the signature's outcome, then the claims, the key binding and the nonce. */
+function checkClaims(signed: SignedProof, signatureValid: boolean, context: DPoPProofContext): VerifiedDPoPProof {
+  if (!signatureValid) fail(PROOF_FAILURES.signature);
+  const claims = decodeJsonObject(signed.encodedPayload) ?? fail(PROOF_FAILURES.malformed);
   checkRequest(claims, context);
   checkTimes(claims, context);
   const jti = claims.jti;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) fail(PROOF_FAILURES.jti);
   if (context.accessToken !== null && claims.ath !== sha256(context.accessToken)) fail(PROOF_FAILURES.tokenHash);
 
-  if (context.expectedJkt !== null && proofKey.jkt !== context.expectedJkt) {
+  if (context.expectedJkt !== null && signed.jkt !== context.expectedJkt) {
     fail(PROOF_FAILURES.keyMismatch, 'binding_mismatch');
   }
   const nonceStatus = checkNonce(claims.nonce, context);
   return Object.freeze({
     jti,
-    jkt: proofKey.jkt,
-    replayKey: sha256(`${proofKey.jkt}.${jti}`),
+    jkt: signed.jkt,
+    replayKey: sha256(`${signed.jkt}.${jti}`),
     replayTtl: context.maxAge + 2 * context.clockTolerance,
     nonceStatus,
   });

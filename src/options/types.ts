@@ -138,9 +138,10 @@ export interface VerifierOptions {
   /** Token introspection (RFC 7662) for the issuer of the top-level options; with `issuers`, set it per entry. */
   introspection?: IntrospectionOptions;
   /**
-   * Check RS/PS/ES/EdDSA signatures on libuv's thread pool (node:crypto's callback form), so
-   * the event loop serves other requests meanwhile. Default true. `false` checks them on the
-   * event loop: less CPU per token in total, which suits a single-core container.
+   * Check RS/PS/ES/EdDSA signatures — a new token's and every DPoP proof's — on libuv's thread
+   * pool (node:crypto's callback form), so the event loop serves other requests meanwhile.
+   * Default true. `false` checks them on the event loop: less CPU per token in total, which
+   * suits a single-core container.
    */
   offloadSignatures?: boolean;
 }

@@ -8,7 +8,12 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
-import { ProofFailure, verifyDPoPProof, type DPoPProofContext } from '../../src/binding/dpop-proof.js';
+import {
+  ProofFailure,
+  verifyDPoPProof,
+  verifyDPoPProofOffThread,
+  type DPoPProofContext,
+} from '../../src/binding/dpop-proof.js';
 import { makeKeyPair, NOW, PROOF_ALGORITHMS, signJws, thumbprint, TOKEN, URL, type ProofKeyPair } from './proofs.js';
 
 const RUNS = Number(process.env.DIFFERENTIAL_RUNS ?? 1500);
@@ -204,17 +209,27 @@ async function reference(proof: string, context: DPoPProofContext): Promise<Deci
   return 'accept';
 }
 
-function decide(proof: string, context: DPoPProofContext): Decision {
+/** The decision and, for a refusal, the failure's description. */
+async function outcome(run: () => unknown): Promise<{ decision: Decision; description?: string }> {
   try {
-    verifyDPoPProof(proof, context);
-    return 'accept';
+    await run();
+    return { decision: 'accept' };
   } catch (error) {
     if (!(error instanceof ProofFailure)) throw error;
-    return error.reason === 'binding_mismatch' ? 'binding_mismatch' : 'reject';
+    const decision = error.reason === 'binding_mismatch' ? 'binding_mismatch' : 'reject';
+    return { decision, description: error.description };
   }
 }
 
-describe('verifyDPoPProof against a jose-based reference', () => {
+/** Our decision, which the thread-pool variant must reach too, for the same reason. */
+async function decide(proof: string, context: DPoPProofContext): Promise<Decision> {
+  const onLoop = await outcome(() => verifyDPoPProof(proof, context));
+  const offThread = await outcome(() => verifyDPoPProofOffThread(proof, context));
+  expect(offThread).toEqual(onLoop);
+  return onLoop.decision;
+}
+
+describe('verifyDPoPProof and verifyDPoPProofOffThread against a jose-based reference', () => {
   it(`reaches the same decision on ${RUNS} mutated proofs of every algorithm`, async () => {
     const seen: Record<Decision, number> = { accept: 0, reject: 0, binding_mismatch: 0 };
     const mutation = fc.tuple(fc.constantFrom(...Object.keys(MUTATIONS)), fc.nat(20));
@@ -223,7 +238,7 @@ describe('verifyDPoPProof against a jose-based reference', () => {
         const { proof, context } = buildCase(alg, mutations);
         const expected = await reference(proof, context);
         seen[expected] += 1;
-        expect(decide(proof, context)).toBe(expected);
+        expect(await decide(proof, context)).toBe(expected);
       }),
       { numRuns: RUNS },
     );

@@ -208,11 +208,27 @@ describe(`DPoP through Express ${expressMajor}: mode 'allowed' (default)`, () =>
       ['exp past', () => [handMade((p) => (p.claims.exp = now() - 30))], PROOF_FAILURES.expired],
       ['ath mismatch', () => [handMade((p) => (p.claims.ath = sha256(plain)))], PROOF_FAILURES.tokenHash],
     ];
-    it.each(cases)('%s', async (_name, proofs, description) => {
-      t.reasons.length = 0;
-      const res = await get(t.app, `DPoP ${handBound}`, ...(await proofs()));
-      expectRefusal(res, dpopError('invalid_dpop_proof', description), 'invalid_dpop_proof', description);
-      expect(t.reasons).toEqual(['invalid_dpop_proof']);
+    it.each(cases)(
+      '%s (signature checked on the thread pool, and on the event loop)',
+      async (_name, proofs, description) => {
+        const onLoop = appWith({ offloadSignatures: false });
+        const sent = await proofs();
+        for (const target of [t, onLoop]) {
+          target.reasons.length = 0;
+          const res = await get(target.app, `DPoP ${handBound}`, ...sent);
+          expectRefusal(res, dpopError('invalid_dpop_proof', description), 'invalid_dpop_proof', description);
+          expect(target.reasons).toEqual(['invalid_dpop_proof']);
+        }
+      },
+    );
+
+    it('a valid hand-made proof passes either way, once', async () => {
+      const onLoop = appWith({ offloadSignatures: false });
+      const proof = handMade();
+      for (const target of [t, onLoop]) {
+        expect((await get(target.app, `DPoP ${handBound}`, proof)).status).toBe(200);
+        expect((await get(target.app, `DPoP ${handBound}`, proof)).status).toBe(401);
+      }
     });
 
     it('a proof by another key than cnf.jkt: reason binding_mismatch', async () => {
