@@ -1,12 +1,12 @@
 /**
  * Bounded JSON fetching for discovery documents and key sets: a timeout covering the whole
  * exchange, a size cap enforced while streaming (a huge body is never buffered), and
- * redirects followed only within the same origin.
+ * redirects followed only within the same origin. Over node:http/https, or the `fetch` option.
  *
  * @module
  */
 
-import { readBoundedBody } from '../bounded-body.js';
+import { fetchTransport, nodeTransport, type JsonResponse } from './transport.js';
 
 /**
  * Why a discovery or key-set fetch failed, in a few words (`ECONNREFUSED`, `HTTP 404`,
@@ -25,7 +25,7 @@ export interface FetchLimits {
   timeout: number;
   /** Largest body accepted, in bytes. */
   maxBytes: number;
-  /** The `fetch` to use (a proxy, a private CA); the global one by default. */
+  /** The `fetch` to use (a proxy, a private CA); node:http/https by default. */
   fetch?: typeof globalThis.fetch;
 }
 
@@ -56,18 +56,18 @@ const MAX_REDIRECTS = 3;
  */
 export async function fetchJson(url: string, limits: FetchLimits): Promise<unknown> {
   const signal = AbortSignal.timeout(limits.timeout * 1000);
-  const fetchImpl = limits.fetch ?? globalThis.fetch;
+  const transport = limits.fetch === undefined ? nodeTransport : fetchTransport(limits.fetch);
   let target = new URL(url);
   for (let redirects = 0; ; redirects++) {
-    let response: Response;
+    let response: JsonResponse;
     try {
-      response = await fetchImpl(target, { signal, redirect: 'manual', headers: { accept: 'application/json' } });
+      response = await transport(target, signal);
     } catch (error) {
       throw new KeyFetchError(signal.aborted ? 'timed out' : describeCause(error), { cause: error });
     }
-    const location = response.headers.get('location');
+    const { location } = response;
     if (response.status >= 300 && response.status < 400 && location !== null) {
-      await discard(response);
+      await response.discard();
       const next = new URL(location, target);
       if (next.origin !== target.origin) throw new KeyFetchError('redirect to another origin refused');
       if (redirects >= MAX_REDIRECTS) throw new KeyFetchError('too many redirects');
@@ -75,12 +75,12 @@ export async function fetchJson(url: string, limits: FetchLimits): Promise<unkno
       continue;
     }
     if (response.status !== 200) {
-      await discard(response);
+      await response.discard();
       throw new KeyFetchError(`HTTP ${response.status}`);
     }
     let text: string | undefined;
     try {
-      text = await readBoundedBody(response, limits.maxBytes);
+      text = await response.text(limits.maxBytes);
     } catch (error) {
       throw new KeyFetchError(signal.aborted ? 'timed out' : `reading the response failed (${describeCause(error)})`, {
         cause: error,
@@ -93,8 +93,4 @@ export async function fetchJson(url: string, limits: FetchLimits): Promise<unkno
       throw new KeyFetchError('invalid JSON');
     }
   }
-}
-
-async function discard(response: Response): Promise<void> {
-  await response.body?.cancel().catch(() => undefined);
 }

@@ -127,7 +127,10 @@ export interface VerifierOptions {
   cache?: TokenCacheOptions | false;
   /** `realm` of `WWW-Authenticate`. Default `"api"`. */
   realm?: string;
-  /** The `fetch` used for discovery and key sets (a proxy, a private CA). Timeouts and size caps still apply. */
+  /**
+   * The `fetch` used for discovery and key sets (a proxy, a private CA). Timeouts and size caps
+   * still apply. Without it, node:http/https with Node's global agents (`NODE_EXTRA_CA_CERTS` applies).
+   */
   fetch?: typeof globalThis.fetch;
   /** A revocation list (kill switch), checked on every request. */
   revocations?: RevocationSource;

@@ -1,8 +1,15 @@
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { describeCause, fetchJson, KeyFetchError } from '../../src/keys/fetch-json.js';
+import { describeCause, fetchJson, KeyFetchError, type FetchLimits } from '../../src/keys/fetch-json.js';
+import { makeCertificates, type TestCertificates } from '../helpers/certificates.js';
 import { json, startServer, type StubServer } from '../helpers/servers.js';
 
-const LIMITS = { timeout: 5, maxBytes: 1024 };
+/** The two transports: node:http (no `fetch` option, the default) and the global `fetch` given as the option. */
+const TRANSPORTS: Array<[string, Partial<FetchLimits>]> = [
+  ['node:http (default)', {}],
+  ['the fetch option', { fetch: globalThis.fetch }],
+];
 
 /** The message of the KeyFetchError `promise` rejects with. */
 async function failure(promise: Promise<unknown>): Promise<string> {
@@ -16,7 +23,8 @@ async function failure(promise: Promise<unknown>): Promise<string> {
   return (error as Error).message;
 }
 
-describe('fetchJson', () => {
+describe.each(TRANSPORTS)('fetchJson over %s', (_name, transport) => {
+  const LIMITS = { timeout: 5, maxBytes: 1024, ...transport };
   let server: StubServer;
   let other: StubServer;
 
@@ -74,7 +82,7 @@ describe('fetchJson', () => {
   });
 
   it('times out a server that never answers, and one that stops in the middle of the body', async () => {
-    const limits = { timeout: 0.2, maxBytes: 1024 };
+    const limits = { ...LIMITS, timeout: 0.2 };
     const started = Date.now();
     expect(await failure(fetchJson(`${server.url}/hang`, limits))).toBe('timed out');
     expect(await failure(fetchJson(`${server.url}/hang-body`, limits))).toBe('timed out');
@@ -85,7 +93,7 @@ describe('fetchJson', () => {
     expect(await failure(fetchJson(`${server.url}/big`, LIMITS))).toBe('response larger than 1024 bytes');
     await expect(fetchJson(`${server.url}/big`, { ...LIMITS, maxBytes: 4096 })).resolves.toBeDefined();
     // A 60 s timeout: were the body buffered until its end, this would hang until the test times out.
-    expect(await failure(fetchJson(`${server.url}/endless`, { timeout: 60, maxBytes: 1024 }))).toBe(
+    expect(await failure(fetchJson(`${server.url}/endless`, { ...LIMITS, timeout: 60 }))).toBe(
       'response larger than 1024 bytes',
     );
   });
@@ -98,6 +106,21 @@ describe('fetchJson', () => {
     // The other origin was never asked.
     expect(other.hits.get('/doc')).toBeUndefined();
   });
+});
+
+describe('fetchJson with the fetch option', () => {
+  const LIMITS = { timeout: 5, maxBytes: 1024 };
+  let server: StubServer;
+  beforeAll(async () => {
+    server = await startServer((req, res) => {
+      if (req.url === '/redirect-same') {
+        res.writeHead(302, { location: '/doc' });
+        return void res.end();
+      }
+      json(res, { keys: [] });
+    });
+  });
+  afterAll(() => server.close());
 
   it('uses the `fetch` option for every request, redirects included, with its limits still applied', async () => {
     const seen: string[] = [];
@@ -119,6 +142,40 @@ describe('fetchJson', () => {
     expect(await failure(fetchJson(`${server.url}/doc`, { ...LIMITS, fetch: failing }))).toBe(
       'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
     );
+  });
+});
+
+describe('fetchJson over https without a fetch option', () => {
+  let certificates: TestCertificates;
+  let server: https.Server;
+  let url: string;
+  beforeAll(async () => {
+    certificates = makeCertificates();
+    server = https.createServer({ cert: certificates.server.cert, key: certificates.server.key }, (_req, res) =>
+      json(res, { keys: [] }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    certificates.cleanup();
+  });
+
+  it('refuses a certificate no trusted CA vouches for, naming the TLS error', async () => {
+    expect(await failure(fetchJson(url, { timeout: 5, maxBytes: 1024 }))).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+  });
+
+  it("uses Node's global https agent, so a CA trusted there (as NODE_EXTRA_CA_CERTS does) is trusted", async () => {
+    const agentOptions = https.globalAgent.options;
+    const before = agentOptions.ca;
+    agentOptions.ca = certificates.ca.cert;
+    try {
+      await expect(fetchJson(url, { timeout: 5, maxBytes: 1024 })).resolves.toEqual({ keys: [] });
+    } finally {
+      agentOptions.ca = before;
+    }
   });
 });
 
