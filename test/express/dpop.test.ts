@@ -111,7 +111,7 @@ describe(`DPoP through Express ${expressMajor}: mode 'allowed' (default)`, () =>
     expect(none.headers['www-authenticate']).toBe('Bearer realm="api"');
   });
 
-  it('answers a bearer request without cnf.jkt exactly as without DPoP support (row 11)', async () => {
+  it('answers a bearer request without cnf.jkt exactly as without DPoP support', async () => {
     const ok = await get(t.app, `Bearer ${plain}`);
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ clientId: 'worker', binding: null });
@@ -127,13 +127,13 @@ describe(`DPoP through Express ${expressMajor}: mode 'allowed' (default)`, () =>
     );
   });
 
-  it('refuses a failing token in the DPoP scheme as invalid_token, with a DPoP challenge (row 3)', async () => {
+  it('refuses a failing token in the DPoP scheme as invalid_token, with a DPoP challenge', async () => {
     const expired = await issuer.mint({ cnf: { jkt: key.jkt } }, { expiresIn: -60 });
     const res = await get(t.app, `DPoP ${expired}`, await proofFor(expired));
     expectRefusal(res, dpopError('invalid_token', 'token expired'), 'invalid_token', 'token expired');
   });
 
-  it('refuses a DPoP-bound token sent as Bearer: no downgrade (row 4)', async () => {
+  it('refuses a DPoP-bound token sent as Bearer: no downgrade', async () => {
     t.reasons.length = 0;
     const res = await get(t.app, `Bearer ${bound}`);
     expectRefusal(
@@ -145,7 +145,7 @@ describe(`DPoP through Express ${expressMajor}: mode 'allowed' (default)`, () =>
     expect(t.reasons).toEqual(['binding_mismatch']);
   });
 
-  it('refuses the DPoP scheme with an unbound token (row 5)', async () => {
+  it('refuses the DPoP scheme with an unbound token', async () => {
     t.reasons.length = 0;
     const res = await get(t.app, `DPoP ${plain}`, await proofFor(plain));
     expectRefusal(
@@ -157,7 +157,7 @@ describe(`DPoP through Express ${expressMajor}: mode 'allowed' (default)`, () =>
     expect(t.reasons).toEqual(['binding_mismatch']);
   });
 
-  it('refuses a stray DPoP header on a bearer request (row 6)', async () => {
+  it('refuses a stray DPoP header on a bearer request', async () => {
     t.reasons.length = 0;
     const res = await get(t.app, `Bearer ${plain}`, await proofFor(plain));
     expectRefusal(
@@ -169,7 +169,7 @@ describe(`DPoP through Express ${expressMajor}: mode 'allowed' (default)`, () =>
     expect(t.reasons).toEqual(['binding_mismatch']);
   });
 
-  describe('refuses each broken proof with invalid_dpop_proof (row 7)', () => {
+  describe('refuses each broken proof with invalid_dpop_proof', () => {
     const pair = makeKeyPair('ES256');
     let handBound: string;
     beforeAll(async () => {
@@ -241,7 +241,7 @@ describe(`DPoP through Express ${expressMajor}: mode 'allowed' (default)`, () =>
     });
   });
 
-  it('refuses a replayed proof (row 9), reason dpop_replay', async () => {
+  it('refuses a replayed proof, reason dpop_replay', async () => {
     t.reasons.length = 0;
     const proof = await proofFor();
     expect((await get(t.app, `DPoP ${bound}`, proof)).status).toBe(200);
@@ -280,7 +280,7 @@ describe(`DPoP through Express ${expressMajor}: mode 'allowed' (default)`, () =>
 });
 
 describe(`DPoP through Express ${expressMajor}: modes 'required' and 'off', authRequired`, () => {
-  it("mode 'required': no token is 401 without error, Bearer is invalid_token (rows 1 and 2)", async () => {
+  it("mode 'required': no token is 401 without error, Bearer is invalid_token", async () => {
     const t = appWith({ dpop: { mode: 'required' } });
     const none = await get(t.app);
     expect(none.status).toBe(401);
@@ -386,7 +386,7 @@ describe(`DPoP through Express ${expressMajor}: server nonces (clock injected)`,
   });
 });
 
-describe(`DPoP through Express ${expressMajor}: a failing replay store fails closed (row 10)`, () => {
+describe(`DPoP through Express ${expressMajor}: a failing replay store fails closed`, () => {
   const stores: Array<[string, ReplayStore]> = [
     [
       'throws',
