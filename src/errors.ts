@@ -16,6 +16,7 @@
 import * as httpErrors from 'http-errors';
 import { clipDetail, type ErrorDetails } from './error-details.js';
 import type { M2MErrorReason } from './reasons.js';
+import { pauseStackTraces } from './stackless.js';
 import { NQSCHAR, runOf } from './syntax.js';
 
 export type { ErrorDetails } from './error-details.js';
@@ -107,7 +108,13 @@ export abstract class M2MError extends Error {
   constructor(description: string, options: M2MErrorOptions & { scope?: readonly string[] } = {}) {
     const kind = kindOf(new.target);
     const safeDescription = quotable(description);
-    super(safeDescription, options.cause === undefined ? undefined : { cause: options.cause });
+    // A 4xx is an expected outcome, not a bug: its stack is one line (below), so none is captured.
+    const resume = kind.status < 500 ? pauseStackTraces() : undefined;
+    try {
+      super(safeDescription, options.cause === undefined ? undefined : { cause: options.cause });
+    } finally {
+      resume?.();
+    }
     this.name = new.target.name;
     this.status = kind.status;
     this.statusCode = kind.status;

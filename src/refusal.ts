@@ -8,6 +8,7 @@
  */
 import type { ErrorDetails } from './error-details.js';
 import type { M2MErrorReason } from './reasons.js';
+import { pauseStackTraces } from './stackless.js';
 
 /** A refusal with its stable reason and the fixed sentence the client sees. */
 export class Refusal extends Error {
@@ -33,7 +34,13 @@ export class Refusal extends Error {
       challenge?: 'DPoP';
     } = {},
   ) {
-    super(description, extra.cause === undefined ? undefined : { cause: extra.cause });
+    // An expected outcome, never a bug: no stack trace, the largest cost of building a refusal.
+    const resume = pauseStackTraces();
+    try {
+      super(description, extra.cause === undefined ? undefined : { cause: extra.cause });
+    } finally {
+      resume();
+    }
     this.name = 'Refusal';
   }
 }

@@ -24,6 +24,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { isAsymmetricAlgorithm } from '../algorithms.js';
 import { decodeBase64url, decodeJsonObject, isCanonicalCompact } from '../jwt/compact.js';
 import { verifySignature, verifySignatureOffThread } from '../jwt/signature.js';
+import { pauseStackTraces } from '../stackless.js';
 import type { NonceSource } from './dpop-nonce.js';
 import { normalizeHtu } from './htu.js';
 import { importProofKey } from './proof-key.js';
@@ -79,7 +80,13 @@ export class ProofFailure extends Error {
   readonly description: string;
 
   constructor(description: string, reason: FailureReason = 'invalid_dpop_proof') {
-    super(description);
+    // An expected outcome, never a bug: no stack trace (see `withoutStack`).
+    const resume = pauseStackTraces();
+    try {
+      super(description);
+    } finally {
+      resume();
+    }
     this.description = description;
     this.reason = reason;
     this.code = reason === 'use_dpop_nonce' ? 'use_dpop_nonce' : 'invalid_dpop_proof';

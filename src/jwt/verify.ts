@@ -8,6 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { errors, type JWTPayload } from 'jose';
 import { validateClaimsSet, type ClaimsSetOptions } from './claims-set.js';
 import { decodeBase64url, decodeJsonObject, parseCompact, type ParsedCompact } from './compact.js';
+import { withoutStack } from '../stackless.js';
 import { verifySignature, verifySignatureOffThread } from './signature.js';
 
 /**
@@ -65,12 +66,17 @@ export function checkSignedJwt(
     ? verifySignatureOffThread(alg, key, parsed.signingInput, signature)
     : verifySignature(alg, key, parsed.signingInput, signature);
   if (typeof valid === 'boolean') {
-    if (!valid) throw new errors.JWSSignatureVerificationFailed();
+    if (!valid) throw signatureFailure();
     validateClaimsSet(parsed.header, payload, claims, now);
     return;
   }
   return valid.then((ok) => {
-    if (!ok) throw new errors.JWSSignatureVerificationFailed();
+    if (!ok) throw signatureFailure();
     validateClaimsSet(parsed.header, payload, claims, now);
   });
+}
+
+/** jose's error for a bad signature, without a stack: the refusal a forged-token flood produces on every request. */
+function signatureFailure(): errors.JWSSignatureVerificationFailed {
+  return withoutStack(() => new errors.JWSSignatureVerificationFailed());
 }
