@@ -43,7 +43,7 @@ describe('withoutStack', () => {
 
 describe('errors of expected refusals carry no stack frames; a server error keeps them', () => {
   it.each<[string, () => Error]>([
-    ['Refusal', () => new Refusal('bad_signature', 'invalid signature')],
+    ['Refusal', () => new Refusal('invalid_signature', 'invalid signature')],
     ['ProofFailure', () => new ProofFailure('DPoP proof signature invalid')],
     ['InvalidTokenError (401)', () => new InvalidTokenError('invalid signature')],
     ['InsufficientScopeError (403)', () => new InsufficientScopeError('missing required scope')],
