@@ -8,9 +8,9 @@
  *
  * @module
  */
-import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { readBoundedBody } from '../bounded-body.js';
+import { readBoundedBody, readBoundedStream } from '../bounded-body.js';
 
 /** One HTTP answer, its body not read yet. */
 export interface JsonResponse {
@@ -39,7 +39,7 @@ export const nodeTransport: JsonTransport = (url, signal) =>
       resolve({
         status: response.statusCode ?? 0,
         location: typeof response.headers.location === 'string' ? response.headers.location : null,
-        text: (maxBytes) => readNodeBody(response, maxBytes, signal),
+        text: (maxBytes) => readBoundedStream(response, Number(response.headers['content-length']), maxBytes),
         discard: async () => {
           response.destroy();
         },
@@ -61,44 +61,4 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch): JsonTranspor
       },
     };
   };
-}
-
-/** Reads a node:http body with a size cap: refused from `Content-Length`, or as soon as the stream passes the cap. */
-function readNodeBody(response: IncomingMessage, maxBytes: number, signal: AbortSignal): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(response.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      response.destroy();
-      resolve(undefined);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const settle = (outcome: () => void): void => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      outcome();
-    };
-    const onAbort = (): void => {
-      settle(() => reject(new Error('aborted')));
-      response.destroy();
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    response.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        settle(() => resolve(undefined));
-        response.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    response.on('end', () => settle(() => resolve(Buffer.concat(chunks, size).toString('utf8'))));
-    response.on('error', (error) => settle(() => reject(error)));
-    // Closed before its end without an error event (the connection dropped).
-    response.on('close', () => settle(() => reject(new Error('connection closed before the end of the body'))));
-  });
 }
