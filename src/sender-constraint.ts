@@ -61,12 +61,12 @@ export class SenderConstraint {
   private readonly clockTolerance: number;
   private readonly nonces: NonceSource | undefined;
   private readonly replayStore: ReplayStore | undefined;
-  /** Proof signatures on libuv's thread pool, like access-token signatures (`offloadSignatures`). */
-  private readonly offloadSignatures: boolean;
+  /** Checks a proof: its signature on libuv's thread pool with `offloadSignatures`, like an access token's. */
+  private readonly verifyProof: typeof verifyDPoPProofOffThread;
 
   constructor(options: ResolvedOptions) {
     this.dpop = options.dpop;
-    this.offloadSignatures = options.offloadSignatures;
+    this.verifyProof = options.offloadSignatures ? verifyDPoPProofOffThread : verifyDPoPProof;
     this.mtls = options.mtls;
     this.clockTolerance = options.clockTolerance;
     this.nonces = options.dpop.nonce === undefined ? undefined : createNonceSource(options.dpop.nonce);
@@ -143,10 +143,9 @@ export class SenderConstraint {
     request: VerificationRequest,
     now: number,
   ): M2MAuth | Promise<M2MAuth> {
-    const verifyProof = this.offloadSignatures ? verifyDPoPProofOffThread : verifyDPoPProof;
     let proof: VerifiedDPoPProof | Promise<VerifiedDPoPProof>;
     try {
-      proof = verifyProof(request.dpopProof, {
+      proof = this.verifyProof(request.dpopProof, {
         method: request.method,
         url: request.url,
         accessToken: entry.auth.token,
