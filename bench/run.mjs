@@ -380,9 +380,18 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
       },
     };
   };
-  const contenders = [];
+  let contenders = [];
   const prechecks = {};
-  try {
+  /**
+   * Starts every app in a new process, then readies each: the pre-check (first round only), the
+   * cache pre-fill of the `hot` scenario, the warm-up. Called before every round: the same app in
+   * two processes measures up to ~4% apart (memory layout, core placement), so each round gets
+   * its own processes and the median over rounds is also a median over processes.
+   */
+  const launch = async (round) => {
+    const previous = contenders;
+    contenders = [];
+    await Promise.all(previous.map((c) => stopChild(c.child)));
     // Started together (nothing is measured yet), checked one by one.
     const started = await Promise.allSettled(contenderIds.map((id) => startContender(id, issuer)));
     for (const outcome of started) if (outcome.status === 'fulfilled') contenders.push(outcome.value);
@@ -393,8 +402,8 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
       if (scenario === 'dpop') {
         const htu = `http://127.0.0.1:${contender.port}/orders`;
         supplies.set(id, proofSupply(proofMinter(tokens.dpop.key, tokens.dpop.token, htu)));
-        prechecks[id] = await precheckDPoP(contender, tokens.dpop, htu);
-      } else {
+        if (round === 1) prechecks[id] = await precheckDPoP(contender, tokens.dpop, htu);
+      } else if (round === 1) {
         prechecks[id] = await precheck(contender, tokens);
       }
     }
@@ -416,7 +425,7 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
     }
     if (options.warmup > 0) {
       for (const contender of contenders) {
-        log(`${scenario}: warm-up ${contender.id} (${options.warmup} s)`);
+        log(`${scenario} round ${round}: warm-up ${contender.id} (${options.warmup} s)`);
         const warm = await load(contender.port, {
           connections: options.connections,
           duration: options.warmup,
@@ -425,8 +434,11 @@ async function loadScenario(scenario, contenderIds, issuer, tokens, options, san
         lastRps.set(contender.id, warm.rps);
       }
     }
+  };
+  try {
     const runs = Object.fromEntries(contenderIds.map((id) => [id, []]));
     for (let round = 1; round <= options.rounds; round++) {
+      await launch(round);
       for (const contender of contenders) {
         const pids = [process.pid, contender.child.pid, issuer.child.pid];
         // Repeat a disturbed run; keep the first undisturbed attempt, or else the least disturbed one.

@@ -5,7 +5,15 @@ import { parseArgs } from 'node:util';
 import { BUDGET } from './budget.mjs';
 
 /** The contenders of a default run. */
-export const CONTENDERS = ['no-auth', 'express-m2m', 'express-oauth2-jwt-bearer', 'express-jwt', 'jose', 'fast-jwt'];
+export const CONTENDERS = [
+  'no-auth',
+  'express-m2m',
+  'express-oauth2-jwt-bearer',
+  'express-jwt',
+  'jose',
+  'fast-jwt',
+  'minimal-cache',
+];
 /**
  * Also available with --contenders: express-m2m with `offloadSignatures: false` (signatures
  * checked on the event loop). `express-m2m-50-issuers` (50 trusted issuers) runs in the `issuers`
@@ -19,7 +27,10 @@ const DPOP_CONTENDERS = ['no-auth', 'express-m2m', 'express-oauth2-jwt-bearer', 
 
 /** The contenders a scenario runs, in the order given: each scenario compares only what it can. */
 export function scenarioContenders(scenario, contenders) {
-  const plain = contenders.filter((id) => id !== 'express-m2m-50-issuers');
+  // The minimal cached middleware is the floor of the reused-token scenario only.
+  const plain = contenders.filter(
+    (id) => id !== 'express-m2m-50-issuers' && (id !== 'minimal-cache' || scenario === 'same'),
+  );
   switch (scenario) {
     case 'dpop':
       return plain.filter((id) => DPOP_CONTENDERS.includes(id));

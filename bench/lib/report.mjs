@@ -60,7 +60,7 @@ function settingsLine(options) {
   return (
     `${options.rounds} interleaved round(s) × ${options.duration} s per contender and scenario, ` +
     `${options.warmup} s warm-up, ${options.connections} connections, pipelining 1, autocannon in the parent process, ` +
-    `each app in its own child process on 127.0.0.1, Express 5. Figures are medians over the rounds; ratios are ratios of the medians. ` +
+    `each app in its own child process on 127.0.0.1 (a new one for every round), Express 5. Figures are medians over the rounds; ratios are ratios of the medians. ` +
     `Disturbance: "other CPU" is the largest share of the machine used by processes outside the benchmark during a kept run (from /proc); ` +
     `"host speed" is the slowest CPU probe (a fixed loop run just before and after each run) relative to the best probe of the session, ` +
     `which exposes contention /proc cannot see. "App CPU" is the CPU time the app's process was charged per request ` +
