@@ -124,7 +124,7 @@ export const USAGE = `Usage: node bench/run.mjs [options]        (npm run bench 
 
 Modes (defaults differ, explicit options win):
   (none)                 full run: 3 rounds x 5 s, 25,000 rotating tokens, micro 3 rounds x 1 s/case,
-                         memory 1,000,000 HS256 + 50,000 RS256 tokens (about 15 minutes)
+                         memory 1,000,000 HS256 + 50,000 RS256 tokens (about 17 minutes)
   --quick                3 rounds x 2 s, shorter micro-bench and memory check (about 3 minutes)
   --smoke                1 round x 300 requests, tiny micro/memory: checks that the harness works (CI);
                          never fails on timing
