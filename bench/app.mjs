@@ -83,6 +83,24 @@ const invalidToken = (res) => {
   res.status(401).set('WWW-Authenticate', 'Bearer realm="api", error="invalid_token"').json({ error: 'invalid_token' });
 };
 
+/** `GET /orders` behind `authenticate` and the scope check, for the contenders without a guard of their own. */
+const guardedRoute = (app, authenticate) => {
+  app.get(
+    '/orders',
+    authenticate,
+    scopeGuard((req) => req.auth),
+    ok,
+  );
+};
+
+/** jose's remote key set and `jwtVerify` with the route's rules, as the hand-written contenders check a token. */
+async function joseVerify() {
+  const { createRemoteJWKSet, jwtVerify } = await import('jose');
+  const keys = createRemoteJWKSet(new URL(jwksUri));
+  const verifyOptions = { issuer, audience, algorithms: ['RS256'], requiredClaims: ['exp'] };
+  return (token) => jwtVerify(token, keys, verifyOptions);
+}
+
 /** The common last-resort error handler (see the header comment). */
 const errorHandler = (err, _req, res, _next) => {
   const status = Number(err?.status ?? err?.statusCode);
@@ -152,12 +170,7 @@ async function build() {
             () => invalidToken(res),
           );
       };
-      app.get(
-        '/orders',
-        authenticate,
-        scopeGuard((req) => req.auth),
-        ok,
-      );
+      guardedRoute(app, authenticate);
       break;
     }
     case 'express-jwt': {
@@ -169,23 +182,16 @@ async function build() {
         issuer,
         audience,
       });
-      app.get(
-        '/orders',
-        authenticate,
-        scopeGuard((req) => req.auth),
-        ok,
-      );
+      guardedRoute(app, authenticate);
       break;
     }
     case 'jose': {
       // The practical limit of a jose-based design: remote JWKS + jwtVerify + a scope check.
-      const { createRemoteJWKSet, jwtVerify } = await import('jose');
-      const keys = createRemoteJWKSet(new URL(jwksUri));
-      const verifyOptions = { issuer, audience, algorithms: ['RS256'], requiredClaims: ['exp'] };
+      const jwtVerify = await joseVerify();
       const authenticate = (req, res, next) => {
         const token = bearerToken(req);
         if (token === undefined) return unauthorized(res);
-        jwtVerify(token, keys, verifyOptions).then(
+        jwtVerify(token).then(
           ({ payload }) => {
             req.auth = payload;
             next();
@@ -193,12 +199,7 @@ async function build() {
           () => invalidToken(res),
         );
       };
-      app.get(
-        '/orders',
-        authenticate,
-        scopeGuard((req) => req.auth),
-        ok,
-      );
+      guardedRoute(app, authenticate);
       break;
     }
     case 'minimal-cache': {
@@ -206,9 +207,7 @@ async function build() {
       // jose middleware above behind a Map from token to verified payload (unbounded: this
       // contender only runs with one token), `exp` checked on every request, `req.auth` set,
       // and the same scope check. No binding, revocation or size checks, no error details.
-      const { createRemoteJWKSet, jwtVerify } = await import('jose');
-      const keys = createRemoteJWKSet(new URL(jwksUri));
-      const verifyOptions = { issuer, audience, algorithms: ['RS256'], requiredClaims: ['exp'] };
+      const jwtVerify = await joseVerify();
       const verified = new Map();
       const authenticate = (req, res, next) => {
         const token = bearerToken(req);
@@ -218,7 +217,7 @@ async function build() {
           req.auth = known;
           return next();
         }
-        jwtVerify(token, keys, verifyOptions).then(
+        jwtVerify(token).then(
           ({ payload }) => {
             verified.set(token, payload);
             req.auth = payload;
@@ -227,12 +226,7 @@ async function build() {
           () => invalidToken(res),
         );
       };
-      app.get(
-        '/orders',
-        authenticate,
-        scopeGuard((req) => req.auth),
-        ok,
-      );
+      guardedRoute(app, authenticate);
       break;
     }
     default:
