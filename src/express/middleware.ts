@@ -13,7 +13,7 @@ import type { RequireM2MOptions } from '../options/types.js';
 import { Refusal } from '../refusal.js';
 import { Verifier, type TokenVerifier } from '../verifier.js';
 import { rememberAuth } from './auth-registry.js';
-import { credentialHeaders, RequestContext, type CredentialHeaders } from './request-context.js';
+import { headerValues, RequestContext } from './request-context.js';
 import { setRealm } from './request.js';
 import type { M2MMiddleware, M2MNext, M2MRequest, M2MResponse } from './types.js';
 
@@ -74,12 +74,11 @@ export function middlewareFor(
   const acceptsDPoP = checked.options.dpop.mode !== 'off';
 
   const handler = (req: M2MRequest, res: M2MResponse, next: M2MNext): void => {
-    const headers = credentialHeaders(req, acceptsDPoP);
     let extracted;
     try {
       extracted = extractAccessToken(
         {
-          authorization: headers.authorization,
+          authorization: headerValues(req, 'authorization'),
           query: readsQuery ? req.query : undefined,
           body: readsBody ? req.body : undefined,
           contentType: readsBody ? req.headers['content-type'] : undefined,
@@ -88,14 +87,12 @@ export function middlewareFor(
         acceptsDPoP,
       );
     } catch (error) {
-      next(checked.httpError(error, attempted(req, checked, headers)));
+      next(checked.httpError(error, attempted(req, checked)));
       return;
     }
     if (extracted === undefined) {
       if (required) {
-        next(
-          checked.httpError(new Refusal('missing_token', 'authentication required'), attempted(req, checked, headers)),
-        );
+        next(checked.httpError(new Refusal('missing_token', 'authentication required'), attempted(req, checked)));
       } else {
         // Guards after an optional requireM2M answer 401 with this realm.
         setRealm(req, realm);
@@ -103,7 +100,7 @@ export function middlewareFor(
       }
       return;
     }
-    const context = new RequestContext(req, extracted.scheme, checked.options, headers.dpop);
+    const context = new RequestContext(req, extracted.scheme, checked.options);
     let result: M2MAuth | Promise<M2MAuth>;
     try {
       result = checked.verifyNow(extracted.token, context);
@@ -134,11 +131,9 @@ export function middlewareFor(
  * What a request without a usable token attempted, so its challenge is `DPoP` when it used that
  * scheme or sent a `DPoP` header (RFC 9449 §7.1).
  */
-function attempted(req: M2MRequest, verifier: Verifier, headers: CredentialHeaders): RequestContext {
-  const { authorization } = headers;
-  const first = typeof authorization === 'string' ? authorization : (authorization?.[0] ?? '');
-  const scheme = /^\s*dpop(?:\s|$)/i.test(first) ? 'DPoP' : 'Bearer';
-  return new RequestContext(req, scheme, verifier.options, headers.dpop);
+function attempted(req: M2MRequest, verifier: Verifier): RequestContext {
+  const scheme = /^\s*dpop(?:\s|$)/i.test(req.headers.authorization ?? '') ? 'DPoP' : 'Bearer';
+  return new RequestContext(req, scheme, verifier.options);
 }
 
 function admit(req: M2MRequest, res: M2MResponse, auth: M2MAuth, context: RequestContext, realm: string): void {

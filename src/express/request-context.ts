@@ -13,40 +13,13 @@ import type { M2MRequest } from './types.js';
 
 /** Every value of a header, counting repeats (Node keeps only the first of some in `req.headers`). */
 export function headerValues(req: M2MRequest, name: string): string | string[] | undefined {
+  const first = req.headers[name];
+  if (first === undefined) return undefined;
   const raw = req.rawHeaders;
-  let values: string | string[] | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (isHeader(raw[i] as string, name)) values = withValue(values, raw[i + 1] as string);
-  }
-  return values;
-}
-
-/** What the token checks read from the headers: the `Authorization` value(s), and the `DPoP` value(s) when asked. */
-export interface CredentialHeaders {
-  authorization: string | string[] | undefined;
-  dpop: string | string[] | undefined;
-}
-
-/**
- * The `Authorization` and `DPoP` values of a request in one pass over `req.rawHeaders`, each
- * with its repeats. Express sets the prototype of every request, so V8 cannot cache where a
- * property of `req` lives and every read of one is a lookup: a request with a cached token
- * reads only this one before `req.auth` is set.
- */
-export function credentialHeaders(req: M2MRequest, readDPoP: boolean): CredentialHeaders {
-  const raw = req.rawHeaders;
-  const found: CredentialHeaders = { authorization: undefined, dpop: undefined };
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (isHeader(name, 'authorization')) found.authorization = withValue(found.authorization, raw[i + 1] as string);
-    else if (readDPoP && isHeader(name, 'dpop')) found.dpop = withValue(found.dpop, raw[i + 1] as string);
-  }
-  return found;
-}
-
-/** The values of a header so far, with one more. */
-function withValue(values: string | string[] | undefined, value: string): string | string[] {
-  return values === undefined ? value : typeof values === 'string' ? [values, value] : [...values, value];
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (isHeader(raw[i] as string, name)) count++;
+  if (count <= 1) return first as string;
+  return raw.filter((_value, i) => i % 2 === 1 && isHeader(raw[i - 1] as string, name));
 }
 
 function isHeader(raw: string, name: string): boolean {
@@ -75,23 +48,18 @@ function externalOrigin(req: M2MRequest, configured: string | undefined): string
 
 /** The verifier's view of one Express request. */
 export class RequestContext implements VerificationRequest {
+  readonly method: string;
+  readonly dpopProof: string | readonly string[] | undefined;
   responseHeaders?: Record<string, string>;
   private resolvedUrl: string | undefined;
 
-  /**
-   * @param dpopProof - the request's `DPoP` value(s), read with {@link credentialHeaders}
-   *   (undefined when DPoP is off).
-   */
   constructor(
     private readonly req: M2MRequest,
     readonly scheme: 'Bearer' | 'DPoP',
     private readonly options: ResolvedOptions,
-    readonly dpopProof: string | readonly string[] | undefined,
-  ) {}
-
-  /** The request method (read when a proof is checked: a bearer request never needs it). */
-  get method(): string {
-    return this.req.method ?? 'GET';
+  ) {
+    this.method = req.method ?? 'GET';
+    this.dpopProof = options.dpop.mode === 'off' ? undefined : headerValues(req, 'dpop');
   }
 
   /** The normalised absolute URL, or `''` when the request's origin is not acceptable (the proof then fails). */

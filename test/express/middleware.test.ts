@@ -89,6 +89,29 @@ describe(`requireM2M (Express ${expressMajor})`, () => {
     expect(res.status).toBe(200);
   });
 
+  it('reads the Authorization header as an earlier middleware left it in req.headers', async () => {
+    const token = await issuer.mint({}, { clientId: 'gateway', scope: 'read:orders' });
+    const translated = appWith({}, (app) => {
+      app.use((req, _res, next) => {
+        // A gateway's own header moved to where requireM2M reads the token.
+        const forwarded = req.headers['x-forwarded-authorization'];
+        if (typeof forwarded === 'string') req.headers.authorization = forwarded;
+        delete req.headers['x-forwarded-authorization'];
+        if (req.headers['x-drop-authorization'] !== undefined) delete req.headers.authorization;
+        next();
+      });
+    });
+    const moved = await request(translated).get('/orders').set('X-Forwarded-Authorization', `Bearer ${token}`);
+    expect(moved.status).toBe(200);
+    expect(moved.body).toEqual({ auth: { clientId: 'gateway', scopes: ['read:orders'] } });
+    const dropped = await request(translated)
+      .get('/orders')
+      .set('Authorization', `Bearer ${token}`)
+      .set('X-Drop-Authorization', '1');
+    expect(dropped.status).toBe(401);
+    expect(dropped.body).toEqual({ error: 'unauthorized', error_description: 'authentication required' });
+  });
+
   it('ignores query and body tokens by default', async () => {
     const token = await issuer.mint();
     expect((await request(app).get(`/orders?access_token=${token}`)).status).toBe(401);
