@@ -99,7 +99,8 @@ describe('revoke', () => {
 
     const kid = issuer.currentKid() as string;
     const other = await issuer.mint({}, { audience: AUDIENCE });
-    const byKid = await runCli(['revoke', 'key', kid, '--redis', server.url]);
+    // A random kid may begin with '-': after `--` it is an id, not an option.
+    const byKid = await runCli(['revoke', 'key', '--redis', server.url, '--', kid]);
     expect(byKid.code).toBe(0);
     await waitFor(() => list.list().length === 2, 'the key revocation');
     expect(await verdict(other)).toBe('revoked');
