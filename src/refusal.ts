@@ -8,10 +8,13 @@
  */
 import type { ErrorDetails } from './error-details.js';
 import type { M2MErrorReason } from './reasons.js';
-import { pauseStackTraces } from './stackless.js';
+import { StacklessError } from './stackless.js';
 
-/** A refusal with its stable reason and the fixed sentence the client sees. */
-export class Refusal extends Error {
+/**
+ * A refusal with its stable reason and the fixed sentence the client sees. An expected outcome,
+ * never a bug: built without a stack trace, the largest cost of building one.
+ */
+export class Refusal extends StacklessError {
   /**
    * @param reason - the stable reason code.
    * @param description - a fixed sentence; never a value taken from the token.
@@ -34,13 +37,7 @@ export class Refusal extends Error {
       challenge?: 'DPoP';
     } = {},
   ) {
-    // An expected outcome, never a bug: no stack trace, the largest cost of building a refusal.
-    const resume = pauseStackTraces();
-    try {
-      super(description, extra.cause === undefined ? undefined : { cause: extra.cause });
-    } finally {
-      resume();
-    }
+    super(description, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.name = 'Refusal';
   }
 }

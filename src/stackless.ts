@@ -50,3 +50,24 @@ export function withoutStack<T>(build: () => T): T {
     resume();
   }
 }
+
+/**
+ * The base of errors that stand for expected refusals: its constructor captures no stack trace,
+ * so `stack` is the `Name: message` line alone. Subclasses construct as they would `Error`.
+ *
+ * @example
+ * ```ts
+ * class Refusal extends StacklessError {}
+ * new Refusal('invalid signature').stack; // 'Error: invalid signature'
+ * ```
+ */
+export class StacklessError extends Error {
+  constructor(message?: string, options?: ErrorOptions) {
+    const resume = pauseStackTraces();
+    try {
+      super(message, options);
+    } finally {
+      resume();
+    }
+  }
+}

@@ -3,7 +3,7 @@ import { errors } from 'jose';
 import { ProofFailure } from '../src/binding/dpop-proof.js';
 import { InsufficientScopeError, InvalidTokenError, ServiceUnavailableError } from '../src/errors.js';
 import { Refusal } from '../src/refusal.js';
-import { pauseStackTraces, withoutStack } from '../src/stackless.js';
+import { pauseStackTraces, StacklessError, withoutStack } from '../src/stackless.js';
 
 /** True when `stack` lists at least one frame after its first line. */
 const hasFrames = (error: Error): boolean => /\n\s+at /.test(String(error.stack));
@@ -38,6 +38,19 @@ describe('withoutStack', () => {
     } finally {
       Error.stackTraceLimit = before;
     }
+  });
+});
+
+describe('StacklessError', () => {
+  it('gives its subclasses a one-line stack, keeps the cause, and restores the limit', () => {
+    class Expected extends StacklessError {}
+    const before = Error.stackTraceLimit;
+    const cause = new Error('underlying');
+    const error = new Expected('refused', { cause });
+    expect(error).toBeInstanceOf(Error);
+    expect(error.stack).toBe('Error: refused');
+    expect(error.cause).toBe(cause);
+    expect(Error.stackTraceLimit).toBe(before);
   });
 });
 

@@ -24,7 +24,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { isAsymmetricAlgorithm } from '../algorithms.js';
 import { decodeBase64url, decodeJsonObject, isCanonicalCompact } from '../jwt/compact.js';
 import { verifySignature, verifySignatureOffThread } from '../jwt/signature.js';
-import { pauseStackTraces } from '../stackless.js';
+import { StacklessError } from '../stackless.js';
 import type { NonceSource } from './dpop-nonce.js';
 import { normalizeHtu } from './htu.js';
 import { importProofKey } from './proof-key.js';
@@ -71,22 +71,17 @@ type FailureReason = 'invalid_dpop_proof' | 'binding_mismatch' | 'use_dpop_nonce
 
 /**
  * Why a proof was refused. `description` is a fixed sentence (never a value from the request),
- * made of characters allowed in an RFC 6750 `error_description`.
+ * made of characters allowed in an RFC 6750 `error_description`. An expected outcome, never a
+ * bug: built without a stack trace.
  */
-export class ProofFailure extends Error {
+export class ProofFailure extends StacklessError {
   override readonly name = 'ProofFailure';
   readonly code: FailureCode;
   readonly reason: FailureReason;
   readonly description: string;
 
   constructor(description: string, reason: FailureReason = 'invalid_dpop_proof') {
-    // An expected outcome, never a bug: no stack trace (see `withoutStack`).
-    const resume = pauseStackTraces();
-    try {
-      super(description);
-    } finally {
-      resume();
-    }
+    super(description);
     this.description = description;
     this.reason = reason;
     this.code = reason === 'use_dpop_nonce' ? 'use_dpop_nonce' : 'invalid_dpop_proof';
